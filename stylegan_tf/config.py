@@ -1,0 +1,231 @@
+"""StyleGANConfig: every knob of one experiment, and the presets A-F of Table 1.
+
+Defaults are the official FFHQ settings of NVlabs/stylegan (config F at 1024x1024, trained on
+8 GPUs); see ../shared/SPEC.md. Flag names follow the official code so a reader can line them up
+with `train.py`. Derived values (`num_ws`, channel counts) are properties, never stored twice.
+"""
+
+import ast
+import dataclasses
+import json
+import math
+import typing
+from dataclasses import dataclass, field, replace
+
+LOSSES = ("logistic_r1", "wgan_gp")
+FUSED_SCALE = ("auto", True, False)
+
+
+def _official_minibatch():
+    # train.py:L49, the active 8-GPU line (global batch); resolutions not listed use minibatch_base
+    return {4: 512, 8: 256, 16: 128, 32: 64, 64: 32}
+
+
+def _official_lr():
+    # train.py:L54-55; resolutions not listed use lr_base
+    return {128: 0.0015, 256: 0.002, 512: 0.003, 1024: 0.003}
+
+
+@dataclass(frozen=True)
+class StyleGANConfig:
+    """Every knob of one experiment. Defaults are row F of Table 1, FFHQ 1024x1024, official widths."""
+
+    # -- data ---------------------------------------------------------------------------------
+    resolution: int = 1024  # final output resolution (power of two, >= 8)
+    num_channels: int = 3  # image channels (RGB)
+    data: str = "synthetic-faces"  # dataset: "synthetic-faces", a prepared TFRecord folder, or "tfds:NAME"
+    mirror_augment: bool = True  # random horizontal flips of the reals, p = 0.5
+    # -- network widths (free, so Tables 2 and 4 and small CPU models can be built) -------------
+    fmap_base: int = 8192  # channels at stage s: min(fmap_base / 2^(s * fmap_decay), fmap_max)
+    fmap_decay: float = 1.0
+    fmap_max: int = 512
+    z_dim: int = 512  # latent z (official latent_size)
+    w_dim: int = 512  # intermediate latent w (official dlatent_size); mapping layers are this wide
+    # -- generator architecture: the Table 1 switches (official names) -------------------------
+    mapping_layers: int = 8  # C: 0 = no mapping network, w = pixel-normalised z
+    mapping_lrmul: float = 0.01  # learning-rate multiplier of the mapping network
+    use_styles: bool = True  # C: AdaIN styles from w (else: traditional generator)
+    use_pixel_norm: bool = False  # A/B: pixel norm after each conv
+    use_instance_norm: bool = True  # C+: the normalisation half of AdaIN
+    const_input: bool = True  # D: learned 4x4 constant instead of the dense input from w[:, 0]
+    use_noise: bool = True  # E: per-layer noise inputs
+    style_mixing_prob: float = 0.9  # F: mixing regularisation (0 disables)
+    blur_filter: tuple[int, ...] = (1, 2, 1)  # B: low-pass filter around up/down sampling; () = none
+    fused_scale: typing.Union[str, bool] = "auto"  # fused up/down convs: "auto" = from 128 px up
+    truncation_psi: typing.Optional[float] = 0.7  # default truncation at inference (None = off)
+    truncation_cutoff: typing.Optional[int] = 8  # truncate layers [0, cutoff) (None = all)
+    w_avg_beta: float = 0.995  # decay of the tracked mean of W
+    # -- discriminator -------------------------------------------------------------------------
+    mbstd_group_size: int = 4  # minibatch stddev group size
+    mbstd_num_features: int = 1  # minibatch stddev features added
+    # -- loss and optimisation -----------------------------------------------------------------
+    loss: str = "logistic_r1"  # A: "wgan_gp"
+    r1_gamma: float = 10.0  # R1 weight (applied as gamma / 2)
+    wgan_lambda: float = 10.0  # WGAN-GP gradient penalty weight
+    wgan_target: float = 1.0  # WGAN-GP target gradient norm
+    wgan_epsilon: float = 0.001  # WGAN-GP drift penalty on real logits
+    lr_base: float = 0.001  # learning rate at resolutions not in lr_dict (G and D)
+    lr_dict: dict = field(default_factory=_official_lr)  # resolution -> learning rate
+    adam_beta1: float = 0.0
+    adam_beta2: float = 0.99
+    adam_epsilon: float = 1e-8
+    reset_opt_for_new_lod: bool = True  # reset Adam state at every lod boundary
+    ema_kimg: float = 10.0  # half-life of the generator EMA (G_ema), in kimg
+    # -- schedule (progressive growing) --------------------------------------------------------
+    total_kimg: float = 25000  # length of training in thousands of real images shown
+    lod_initial_resolution: int = 8  # training starts at this resolution
+    lod_training_kimg: float = 600  # kimg of stable training per resolution
+    lod_transition_kimg: float = 600  # kimg of fade-in per resolution
+    minibatch_base: int = 32  # global minibatch at resolutions not in minibatch_dict
+    minibatch_dict: dict = field(default_factory=_official_minibatch)  # resolution -> global batch
+    # -- run bookkeeping -----------------------------------------------------------------------
+    seed: int = 0  # seeds every random choice of a run
+    tick_kimg: float = 4.0  # progress line, TensorBoard scalars and sample grid every tick
+    checkpoint_kimg: float = 20.0  # checkpoint interval
+    keep_checkpoints: int = 3  # number of checkpoints kept
+    mixed_precision: bool = False  # mixed_float16 compute (GPU)
+    xla: bool = False  # jit_compile the train step
+
+    def __post_init__(self):
+        _validate(self)
+
+    # -- derived values ------------------------------------------------------------------------
+    @property
+    def resolution_log2(self) -> int:
+        return int(math.log2(self.resolution))
+
+    @property
+    def num_ws(self) -> int:
+        """Number of style inputs (two per resolution from 4x4): 18 at 1024, 8 at 32."""
+        return 2 * self.resolution_log2 - 2
+
+    def nf(self, stage: int) -> int:
+        """Feature maps at `stage`; a block at resolution 2^r uses nf(r - 1)."""
+        return min(int(self.fmap_base / (2.0 ** (stage * self.fmap_decay))), self.fmap_max)
+
+    # -- serialisation -------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "StyleGANConfig":
+        unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown config field(s) {unknown}; allowed: {', '.join(field_names())}")
+        d = dict(d)
+        for key in ("lr_dict", "minibatch_dict"):  # JSON keys are strings
+            if key in d:
+                d[key] = {int(k): v for k, v in d[key].items()}
+        if "blur_filter" in d:
+            d["blur_filter"] = tuple(d["blur_filter"])
+        return cls(**d)
+
+    @classmethod
+    def from_json(cls, text: str) -> "StyleGANConfig":
+        return cls.from_dict(json.loads(text))
+
+
+def field_names():
+    return [f.name for f in dataclasses.fields(StyleGANConfig)]
+
+
+def _validate(cfg):
+    def fail(name, allowed):
+        raise ValueError(f"{name}={getattr(cfg, name)!r} is not allowed: {allowed}")
+
+    r = cfg.resolution
+    if not isinstance(r, int) or r < 8 or r & (r - 1):
+        fail("resolution", "a power of two >= 8 (8, 16, 32, ..., 1024)")
+    for name in ("style_mixing_prob",):
+        p = getattr(cfg, name)
+        if not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+            fail(name, "a probability in [0, 1]")
+    if cfg.loss not in LOSSES:
+        fail("loss", f"one of {LOSSES}")
+    if cfg.fused_scale not in FUSED_SCALE:
+        fail("fused_scale", "'auto', True or False")
+    if cfg.mapping_layers < 0:
+        fail("mapping_layers", "an integer >= 0")
+    if cfg.mapping_layers == 0 and cfg.z_dim != cfg.w_dim:
+        fail("w_dim", f"equal to z_dim ({cfg.z_dim}) when mapping_layers=0 (w is the normalised z)")
+    for name in ("z_dim", "w_dim", "fmap_base", "fmap_max", "num_channels", "mbstd_group_size"):
+        if not isinstance(getattr(cfg, name), int) or getattr(cfg, name) < 1:
+            fail(name, "a positive integer")
+    if cfg.truncation_psi is not None and not isinstance(cfg.truncation_psi, (int, float)):
+        fail("truncation_psi", "a number or None")
+    li = cfg.lod_initial_resolution
+    if li < 4 or li & (li - 1) or li > r:
+        fail("lod_initial_resolution", f"a power of two in [4, resolution={r}]")
+    if any(not isinstance(t, int) for t in cfg.blur_filter):
+        fail("blur_filter", "a tuple of integers such as (1, 2, 1), or () for no blur")
+
+
+# -- presets: the rows of Table 1, each naming only what its row changes ----------------------
+F_OFFICIAL = StyleGANConfig()
+A = replace(  # A: baseline Progressive GAN (nearest resampling, pixel norm, dense input, WGAN-GP)
+    F_OFFICIAL,
+    mapping_layers=0, use_styles=False, use_pixel_norm=True, use_instance_norm=False,
+    const_input=False, use_noise=False, style_mixing_prob=0.0, truncation_psi=None,
+    blur_filter=(), loss="wgan_gp",
+)
+B = replace(A, blur_filter=(1, 2, 1), loss="logistic_r1")  # B: + tuning (bilinear resampling, NS + R1)
+C = replace(  # C: + mapping network and AdaIN styles (truncation now meaningful in W)
+    B, mapping_layers=8, use_styles=True, use_pixel_norm=False, use_instance_norm=True, truncation_psi=0.7,
+)
+D = replace(C, const_input=True)  # D: + remove traditional input (learned constant)
+E = replace(D, use_noise=True)  # E: + noise inputs
+F = replace(E, style_mixing_prob=0.9)  # F: + mixing regularisation
+PRESETS = {"A": A, "B": B, "C": C, "D": D, "E": E, "F": F}
+
+# Fields each row changes relative to the previous one (tests check the chain against this).
+TABLE1_FIELDS = {
+    "B": {"blur_filter", "loss"},
+    "C": {"mapping_layers", "use_styles", "use_pixel_norm", "use_instance_norm", "truncation_psi"},
+    "D": {"const_input"},
+    "E": {"use_noise"},
+    "F": {"style_mixing_prob"},
+}
+
+
+def preset(name: str, **overrides) -> StyleGANConfig:
+    """Returns the config of Table 1 row `name` ("A"-"F"), with keyword overrides.
+
+    Example: `preset("F", resolution=32, fmap_base=256, fmap_max=64, z_dim=64, w_dim=64)`.
+    """
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)} (rows of Table 1)")
+    unknown = sorted(set(overrides) - set(field_names()))
+    if unknown:
+        raise ValueError(f"unknown config field(s) {unknown}; allowed: {', '.join(field_names())}")
+    return replace(PRESETS[name], **overrides)
+
+
+def parse_override(cfg: StyleGANConfig, text: str) -> dict:
+    """Parses one `--set key=value` into {key: value}, type-checked against the field.
+
+    Values are Python literals (`ast.literal_eval`); bare words are taken as strings.
+    """
+    if "=" not in text:
+        raise ValueError(f"--set {text!r}: expected key=value, e.g. --set resolution=32")
+    key, raw = (s.strip() for s in text.split("=", 1))
+    fields = {f.name: f for f in dataclasses.fields(StyleGANConfig)}
+    if key not in fields:
+        raise ValueError(f"--set {key}: unknown config field; allowed: {', '.join(fields)}")
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        value = raw  # a bare word such as wgan_gp
+    current = getattr(cfg, key)
+    expected = type(current)
+    if current is None or key in ("fused_scale", "truncation_psi", "truncation_cutoff"):
+        pass  # optional / union fields: checked by validation
+    elif expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    elif expected is tuple and isinstance(value, list):
+        value = tuple(value)
+    elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ValueError(f"--set {key}={raw}: expected a value of type {expected.__name__}, got {value!r}")
+    return {key: value}
