@@ -1,0 +1,91 @@
+"""Losses against hand-computed values and analytic cases (SPEC §4.1)."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from stylegan_tf import losses
+
+RNG = np.random.default_rng(0)
+X = tf.constant(RNG.normal(size=(3, 4, 4, 2)), tf.float32)  # [N, H, W, C]
+A = tf.constant(RNG.normal(size=(4, 4, 2)), tf.float32)  # weights of a linear critic
+
+
+def linear_D(a):
+    """D(x) = <a, x> per sample, as [N, 1] logits."""
+    return lambda x: tf.reduce_sum(x * a, axis=[1, 2, 3])[:, None]
+
+
+def softplus(x):
+    return np.log1p(np.exp(x))
+
+
+def test_logistic_losses_match_hand_values():
+    fake = np.array([[-2.0], [0.0], [3.0]], np.float32)
+    real = np.array([[1.0], [-1.0], [0.5]], np.float32)
+    np.testing.assert_allclose(losses.g_nonsaturating(fake), softplus(-fake[:, 0]), rtol=1e-6)
+    np.testing.assert_allclose(losses.d_logistic(real, fake), softplus(fake[:, 0]) + softplus(-real[:, 0]),
+                               rtol=1e-6)
+    assert losses.g_nonsaturating(fake).shape == (3,)  # per-example: the trainer reduces
+    # non-saturating: the G loss keeps a gradient where D confidently rejects fakes
+    l = tf.constant([[-10.0]])
+    with tf.GradientTape() as tape:
+        tape.watch(l)
+        g = losses.g_nonsaturating(l)
+    assert tape.gradient(g, l).numpy()[0, 0] == pytest.approx(-1.0, abs=1e-4)
+
+
+def test_wgan_generator_loss_and_drift():
+    fake = tf.constant([[2.0], [-1.5]])
+    np.testing.assert_allclose(losses.g_wgan(fake), [-2.0, 1.5])
+    np.testing.assert_allclose(losses.wgan_drift(tf.constant([[3.0], [-0.5]])), [9.0, 0.25])
+
+
+def test_r1_is_zero_for_a_constant_discriminator():
+    np.testing.assert_array_equal(losses.r1_penalty(lambda x: tf.ones([3, 1]), X, gamma=10.0), [0, 0, 0])
+    np.testing.assert_allclose(losses.r1_penalty(lambda x: 0.0 * x[:, :1, 0, 0] + 5.0, X, 10.0), [0, 0, 0])
+
+
+def test_r1_of_a_linear_discriminator_is_gamma_half_norm_squared():
+    gamma = 10.0
+    expected = gamma / 2 * float(tf.reduce_sum(A * A))
+    penalty, logits = losses.r1_penalty(linear_D(A), X, gamma, return_logits=True)
+    np.testing.assert_allclose(penalty, [expected] * 3, rtol=1e-5)
+    np.testing.assert_allclose(logits, linear_D(A)(X)[:, 0], rtol=1e-6)
+
+
+def test_r1_is_per_sample_and_differentiable_in_the_weights():
+    # D(x) = <a, x^2>/2: grad = a * x, so R1_i = gamma/2 * sum(a^2 x_i^2), and d R1 / d a = gamma * a * x^2
+    a = tf.Variable(A)
+    with tf.GradientTape() as tape:
+        penalty = losses.r1_penalty(lambda x: tf.reduce_sum(a * x * x, axis=[1, 2, 3])[:, None] / 2, X, 2.0)
+        total = tf.reduce_sum(penalty)
+    np.testing.assert_allclose(penalty, tf.reduce_sum((A * X) ** 2, axis=[1, 2, 3]), rtol=1e-5)
+    np.testing.assert_allclose(tape.gradient(total, a), 2.0 * tf.reduce_sum(A * X * X, axis=0), rtol=1e-5)
+
+
+def test_wgan_gp_penalty_is_zero_for_a_critic_with_target_norm():
+    target = 2.5
+    a_unit = A * (target / tf.norm(A))  # ||a|| = target: the linear critic has gradient norm = target everywhere
+    fakes = tf.constant(RNG.normal(size=X.shape), tf.float32)
+    alpha = tf.constant(RNG.uniform(size=(3, 1, 1, 1)), tf.float32)
+    np.testing.assert_allclose(losses.wgan_gradient_penalty(linear_D(a_unit), X, fakes, alpha, target), 0,
+                               atol=1e-5)
+    # a critic with norm 2 * target is penalised (target)^2 per sample
+    np.testing.assert_allclose(losses.wgan_gradient_penalty(linear_D(2 * a_unit), X, fakes, alpha, target),
+                               [target**2] * 3, rtol=1e-5)
+
+
+def test_d_wgan_gp_sums_its_terms():
+    D = linear_D(2 * A / tf.norm(A))  # gradient norm 2 with target 1 -> penalty (2 - 1)^2 = 1
+    fakes = tf.constant(RNG.normal(size=X.shape), tf.float32)
+    real_logits, fake_logits = D(X), D(fakes)
+    loss = losses.d_wgan_gp(D, X, fakes, real_logits, fake_logits, wgan_lambda=10.0, wgan_target=1.0,
+                            wgan_epsilon=0.001, alpha=tf.fill([3, 1, 1, 1], 0.3))
+    expected = fake_logits[:, 0] - real_logits[:, 0] + 10.0 * 1.0 + 0.001 * real_logits[:, 0] ** 2
+    np.testing.assert_allclose(loss, expected, rtol=1e-5)
+
+
+def test_losses_are_float32_for_float16_logits():
+    assert losses.g_nonsaturating(tf.constant([[1.0]], tf.float16)).dtype == tf.float32
+    assert losses.d_logistic(tf.constant([[1.0]], tf.float16), tf.constant([[1.0]], tf.float16)).dtype == tf.float32
