@@ -12,6 +12,8 @@ import math
 import typing
 from dataclasses import dataclass, field, replace
 
+from stylegan_tf.widths import feature_maps
+
 LOSSES = ("logistic_r1", "wgan_gp")
 FUSED_SCALE = ("auto", True, False)
 
@@ -101,7 +103,7 @@ class StyleGANConfig:
 
     def nf(self, stage: int) -> int:
         """Feature maps at `stage`; a block at resolution 2^r uses nf(r - 1)."""
-        return min(int(self.fmap_base / (2.0 ** (stage * self.fmap_decay))), self.fmap_max)
+        return feature_maps(stage, self.fmap_base, self.fmap_decay, self.fmap_max)
 
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict:

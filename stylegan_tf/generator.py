@@ -1,0 +1,176 @@
+"""Generator = mapping + synthesis, with w_avg tracking, style mixing and truncation."""
+
+import math
+
+import keras
+
+from stylegan_tf.layers._random import replica_normal, replica_uniform
+from stylegan_tf.mapping import MappingNetwork
+from stylegan_tf.synthesis import SynthesisNetwork
+
+
+@keras.saving.register_keras_serializable(package="stylegan_tf")
+class Generator(keras.Model):
+    """The style-based generator G(z) = g(f(z)) of Fig. 1b (or the traditional one of Fig. 1a).
+
+        ws = f(z)                                      [N, num_ws, w_dim]
+        training:   w_avg <- mean_batch(ws[:, 0]) + beta * (w_avg - mean_batch(ws[:, 0]))
+                    style mixing: with prob p, layers >= crossover take f(z2),
+                    crossover ~ U{1, ..., active_layers - 1}, one draw per minibatch
+        inference:  ws[:, i] <- w_avg + psi * (ws[:, i] - w_avg)   for i < cutoff   (truncation)
+        images = g(ws)
+
+    Paper: Sec. 2 (style-based generator), Sec. 3.1 (mixing regularisation, Table 1 row F),
+    appendix B (truncation trick in W).
+
+    Args:
+        resolution, num_channels, z_dim, w_dim: Output size and latent widths.
+        mapping_layers, mapping_lrmul: Mapping network depth and learning-rate multiplier.
+        fmap_base, fmap_decay, fmap_max: Channel counts per stage.
+        const_input, use_noise, use_pixel_norm, use_instance_norm, use_styles, blur_filter,
+        fused_scale: The synthesis switches (see SynthesisNetwork).
+        style_mixing_prob: Probability of mixing two latents in a training minibatch.
+        truncation_psi: Default psi at inference (None or 1: no truncation).
+        truncation_cutoff: Default number of leading layers truncated (None: all).
+        w_avg_beta: Decay of the tracked mean of W.
+        seed: Seed for noise, the second mixing latent and the crossover draw.
+        **kwargs: Base model arguments.
+
+    Call arguments:
+        z: Latents `[N, z_dim]`.
+        training: Track w_avg and apply style mixing (no truncation).
+        truncation_psi, truncation_cutoff: Override the defaults at inference.
+        noise_mode, noise: See SynthesisNetwork.
+        resolution: Optional static output resolution (see SynthesisNetwork).
+
+    Returns:
+        float32 images `[N, R, R, num_channels]`, nominally in [-1, 1].
+    """
+
+    def __init__(self, resolution=1024, num_channels=3, z_dim=512, w_dim=512, mapping_layers=8, mapping_lrmul=0.01,
+                 fmap_base=8192, fmap_decay=1.0, fmap_max=512, const_input=True, use_noise=True, use_pixel_norm=False,
+                 use_instance_norm=True, use_styles=True, blur_filter=(1, 2, 1), fused_scale="auto",
+                 style_mixing_prob=0.9, truncation_psi=0.7, truncation_cutoff=8, w_avg_beta=0.995, seed=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.resolution = resolution
+        self.num_channels = num_channels
+        self.z_dim = z_dim
+        self.w_dim = w_dim
+        self.mapping_layers = mapping_layers
+        self.mapping_lrmul = mapping_lrmul
+        self.fmap_base = fmap_base
+        self.fmap_decay = fmap_decay
+        self.fmap_max = fmap_max
+        self.const_input = const_input
+        self.use_noise = use_noise
+        self.use_pixel_norm = use_pixel_norm
+        self.use_instance_norm = use_instance_norm
+        self.use_styles = use_styles
+        self.blur_filter = tuple(blur_filter)
+        self.fused_scale = fused_scale
+        self.style_mixing_prob = style_mixing_prob
+        self.truncation_psi = truncation_psi
+        self.truncation_cutoff = truncation_cutoff
+        self.w_avg_beta = w_avg_beta
+        self.seed = seed
+        self.num_ws = 2 * int(math.log2(resolution)) - 2
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def build(self, input_shape):
+        self.mapping = MappingNetwork(self.z_dim, self.w_dim, self.num_ws, self.mapping_layers, self.mapping_lrmul,
+                                      name="mapping")
+        self.mapping.build(input_shape)
+        self.synthesis = SynthesisNetwork(
+            self.resolution, self.num_channels, self.w_dim, self.fmap_base, self.fmap_decay, self.fmap_max,
+            const_input=self.const_input, use_noise=self.use_noise, use_pixel_norm=self.use_pixel_norm,
+            use_instance_norm=self.use_instance_norm, use_styles=self.use_styles, blur_filter=self.blur_filter,
+            fused_scale=self.fused_scale, seed=None if self.seed is None else self.seed + 1, name="synthesis",
+        )
+        self.synthesis.build((None, self.num_ws, self.w_dim))
+        # replicas average their updates, so the copies of w_avg never drift apart
+        self.w_avg = self.add_weight(shape=(self.w_dim,), initializer="zeros", trainable=False, name="w_avg",
+                                     aggregation="mean")
+
+    @property
+    def lod(self):
+        """The synthesis network's level-of-detail variable (assign to it; it never retraces)."""
+        return self.synthesis.lod
+
+    def call(self, z, training=False, truncation_psi=None, truncation_cutoff=None, noise_mode="random", noise=None,
+             resolution=None):
+        ws = self.mapping(z)  # [N, num_ws, w_dim]
+        if training:
+            self.track_w_avg(ws)
+            if self.style_mixing_prob > 0:
+                ws = self.style_mix(ws, self.mapping(replica_normal(keras.ops.shape(z), self.seed_generator)),
+                                    self.mixing_crossover())
+        else:
+            psi = self.truncation_psi if truncation_psi is None else truncation_psi
+            cutoff = self.truncation_cutoff if truncation_cutoff is None else truncation_cutoff
+            ws = self.truncate(ws, psi, cutoff)
+        return self.synthesis(ws, noise_mode=noise_mode, noise=noise, resolution=resolution)
+
+    def track_w_avg(self, ws):
+        batch_avg = keras.ops.mean(keras.ops.cast(ws[:, 0], "float32"), axis=0)  # [w_dim], first latent, pre-mixing
+        self.w_avg.assign(batch_avg + (self.w_avg - batch_avg) * self.w_avg_beta)
+
+    def active_layers(self):
+        """Style inputs in use at the current lod: num_ws - 2 * floor(lod)."""
+        return self.num_ws - 2 * keras.ops.cast(keras.ops.floor(self.lod), "int32")
+
+    def mixing_crossover(self):
+        """One draw per minibatch: U{1, ..., active - 1} with prob p, else `active` (no mixing)."""
+        active = self.active_layers()
+        crossover = replica_uniform((), self.seed_generator, minval=1, maxval=active, dtype="int32")
+        mix = replica_uniform((), self.seed_generator) < self.style_mixing_prob
+        return keras.ops.where(mix, crossover, active)
+
+    def style_mix(self, ws, ws2, crossover):
+        """Layers i < crossover keep ws, layers i >= crossover take ws2."""
+        layer_idx = keras.ops.arange(self.num_ws)[None, :, None]  # [1, num_ws, 1]
+        return keras.ops.where(layer_idx < crossover, ws, ws2)
+
+    def truncate(self, ws, psi, cutoff=None):
+        """w' = w_avg + psi * (w - w_avg) on layers [0, cutoff); psi None or 1 leaves ws unchanged."""
+        if psi is None or (isinstance(psi, (int, float)) and psi == 1):
+            return ws
+        w_avg = keras.ops.cast(self.w_avg, ws.dtype)
+        truncated = w_avg + keras.ops.cast(psi, ws.dtype) * (ws - w_avg)
+        if cutoff is None:
+            return truncated
+        layer_idx = keras.ops.arange(self.num_ws)[None, :, None]  # [1, num_ws, 1]
+        return keras.ops.where(layer_idx < cutoff, truncated, ws)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.resolution, self.resolution, self.num_channels)
+
+    def get_config(self):
+        return {**super().get_config(), "resolution": self.resolution, "num_channels": self.num_channels,
+                "z_dim": self.z_dim, "w_dim": self.w_dim, "mapping_layers": self.mapping_layers,
+                "mapping_lrmul": self.mapping_lrmul, "fmap_base": self.fmap_base, "fmap_decay": self.fmap_decay,
+                "fmap_max": self.fmap_max, "const_input": self.const_input, "use_noise": self.use_noise,
+                "use_pixel_norm": self.use_pixel_norm, "use_instance_norm": self.use_instance_norm,
+                "use_styles": self.use_styles, "blur_filter": self.blur_filter, "fused_scale": self.fused_scale,
+                "style_mixing_prob": self.style_mixing_prob, "truncation_psi": self.truncation_psi,
+                "truncation_cutoff": self.truncation_cutoff, "w_avg_beta": self.w_avg_beta, "seed": self.seed}
+
+
+def generator_kwargs(cfg):
+    """The Generator's keyword arguments for a StyleGANConfig (the only bridge from config to model)."""
+    return dict(
+        resolution=cfg.resolution, num_channels=cfg.num_channels, z_dim=cfg.z_dim, w_dim=cfg.w_dim,
+        mapping_layers=cfg.mapping_layers, mapping_lrmul=cfg.mapping_lrmul, fmap_base=cfg.fmap_base,
+        fmap_decay=cfg.fmap_decay, fmap_max=cfg.fmap_max, const_input=cfg.const_input, use_noise=cfg.use_noise,
+        use_pixel_norm=cfg.use_pixel_norm, use_instance_norm=cfg.use_instance_norm, use_styles=cfg.use_styles,
+        blur_filter=cfg.blur_filter, fused_scale=cfg.fused_scale, style_mixing_prob=cfg.style_mixing_prob,
+        truncation_psi=cfg.truncation_psi, truncation_cutoff=cfg.truncation_cutoff, w_avg_beta=cfg.w_avg_beta,
+        seed=cfg.seed,
+    )
+
+
+def build_generator(cfg, name="G"):
+    """Builds the Generator for `cfg` (a StyleGANConfig); `count_params()` works at once."""
+    G = Generator(**generator_kwargs(cfg), name=name)
+    G.build((None, cfg.z_dim))
+    return G
