@@ -1,0 +1,185 @@
+"""What a training run shows and leaves behind: config.json, TensorBoard scalars, sample grids, a progress bar.
+
+Run folder written by `RunLog` (checkpoints are `checkpoint.Checkpointer`'s):
+
+    run_dir/config.json                 the resolved StyleGANConfig, written once at start (atomically)
+    run_dir/events.out.tfevents.*       TensorBoard scalars, one point per tick (`tensorboard --logdir run_dir`)
+    run_dir/samples/fakes-000123.456kimg.png   G_ema on fixed latents, each tick
+    run_dir/log.txt                     one line per tick (also printed above the progress bar)
+
+The sample latents are drawn once from `numpy.random.RandomState(cfg.seed)`, so every grid of a run
+(and of a resumed run) shows the same 32 faces; G_ema runs without truncation (psi = 1) and with
+its stored constant noise, as the official `fakes*.png` snapshots do.
+"""
+
+import os
+import sys
+import time
+
+import numpy as np
+import tensorflow as tf
+import tqdm
+from PIL import Image
+
+from stylegan_tf.checkpoint import checkpoint_name, is_chief, write_json_atomic
+
+GRID_W, GRID_H = 8, 4  # 32 sample images per grid
+MIN_CELL = 32  # grids of smaller images are upscaled (nearest) to at least this many pixels per image
+
+
+def to_uint8(images) -> np.ndarray:
+    """[-1, 1] float NHWC -> uint8 NHWC, `x * 127.5 + 127.5` clipped to [0, 255] (official `convert_images_to_uint8`)."""
+    x = np.asarray(images, dtype=np.float32) * 127.5 + 127.5
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
+def image_grid(images, grid_w: int = GRID_W, min_cell: int = MIN_CELL) -> Image.Image:
+    """Tiles [N, H, W, C] images in [-1, 1] into a PIL image `grid_w` wide, upscaled (nearest) to >= `min_cell` px."""
+    x = to_uint8(images)
+    n, h, w, c = x.shape
+    grid_h = -(-n // grid_w)
+    x = np.concatenate([x, np.zeros((grid_h * grid_w - n, h, w, c), np.uint8)])
+    x = x.reshape(grid_h, grid_w, h, w, c).transpose(0, 2, 1, 3, 4).reshape(grid_h * h, grid_w * w, c)  # [gh*H, gw*W, C]
+    img = Image.fromarray(x[..., 0] if c == 1 else x)
+    scale = max(1, -(-min_cell // h))
+    return img.resize((img.width * scale, img.height * scale), Image.NEAREST) if scale > 1 else img
+
+
+def save_png_atomic(img: Image.Image, path: str):
+    tmp = os.path.join(os.path.dirname(path), f".tmp-{os.getpid()}-{os.path.basename(path)}")
+    img.save(tmp, format="PNG")
+    os.replace(tmp, path)
+
+
+class RunLog:
+    """Receives the trainer's ticks and steps and turns them into files, scalars and a progress bar.
+
+    Args:
+        run_dir: The run folder (created if missing).
+        cfg: The run's `StyleGANConfig`; `config.json` is written from it at once.
+        progress: Show a tqdm bar (kimg, images/s, ETA) on stderr.
+        start_nimg: Images already shown (set it, or `log.start_nimg`, after restoring a checkpoint).
+        strategy: Under a multi-worker strategy only the chief writes; other workers log nothing.
+
+    Called by `Trainer.train`: `progress(n_images)` after every step, `tick(trainer, phase, stats)` every
+    `cfg.tick_kimg`, `close()` at the end. `stats` is a dict of scalars from the trainer (losses, R1, ...);
+    every numeric entry is written to TensorBoard; images/s and sec/kimg are measured here.
+    """
+
+    def __init__(self, run_dir: str, cfg, progress: bool = True, start_nimg: int = 0, strategy=None):
+        self.run_dir, self.cfg, self.show_progress = run_dir, cfg, progress
+        self.start_nimg = start_nimg
+        self.chief = is_chief(strategy)
+        self.lines = []  # the tick lines of this process, for tests and notebooks
+        self._bar = None
+        self._writer = None
+        self._z = np.random.RandomState(cfg.seed).randn(GRID_W * GRID_H, cfg.z_dim).astype(np.float32)
+        self._last_time = self._start_time = time.time()
+        self._last_nimg = None
+        if self.chief:
+            os.makedirs(os.path.join(run_dir, "samples"), exist_ok=True)
+            write_json_atomic(os.path.join(run_dir, "config.json"), cfg.to_json())
+
+    # -- per step -----------------------------------------------------------------------------------
+    def progress(self, n_images: int):
+        """Advances the progress bar by `n_images` real images."""
+        if not (self.chief and self.show_progress):
+            return
+        bar = self._open_bar()
+        bar.update(n_images / 1000.0)
+        elapsed = time.time() - self._last_time
+        if elapsed > 0 and self._last_nimg is not None:
+            done = bar.n * 1000.0 - self._last_nimg
+            bar.set_postfix_str(f"{done / elapsed:.1f} img/s", refresh=False)
+
+    def _open_bar(self):
+        if self._bar is None:
+            self._bar = tqdm.tqdm(
+                total=float(self.cfg.total_kimg), initial=self.start_nimg / 1000.0, unit="kimg", file=sys.stderr,
+                bar_format="{l_bar}{bar}| {n:.1f}/{total:.0f} kimg [{elapsed}<{remaining}{postfix}]", dynamic_ncols=True,
+            )
+            if self._last_nimg is None:
+                self._last_nimg = self.start_nimg
+        return self._bar
+
+    # -- per tick -----------------------------------------------------------------------------------
+    def tick(self, trainer, phase, stats: dict):
+        """Writes the tick's scalars, sample grid and log line."""
+        if not self.chief:
+            return
+        cur_nimg = int(trainer.cur_nimg.numpy())
+        now = time.time()
+        last_nimg = self.start_nimg if self._last_nimg is None else self._last_nimg
+        dt, dn = now - self._last_time, max(cur_nimg - last_nimg, 0)
+        images_per_sec = dn / dt if dt > 0 else 0.0
+        sec_per_kimg = dt / (dn / 1000.0) if dn > 0 else 0.0
+        self._last_time, self._last_nimg = now, cur_nimg
+
+        scalars = {k: float(_scalar(v)) for k, v in stats.items() if _is_number(v)}
+        scalars.update({"lod": phase.lod, "resolution": phase.resolution, "batch_size": phase.batch_size,
+                        "lr": phase.lr, "images_per_sec": images_per_sec, "sec_per_kimg": sec_per_kimg,
+                        "skipped": float(_scalar(getattr(trainer, "skipped", scalars.get("skipped", 0))))})
+        self._write_scalars(scalars, nimg=cur_nimg)
+        self.write_grid(trainer.G_ema, phase.resolution, cur_nimg)
+
+        losses = " ".join(f"{k} {v:.3f}" for k, v in scalars.items() if k not in _SCHEDULE_KEYS)
+        line = (f"kimg {cur_nimg / 1000:8.1f}  res {phase.resolution:4d}  lod {phase.lod:5.2f}  "
+                f"batch {phase.batch_size:3d}  lr {phase.lr:.4f}  {images_per_sec:7.1f} img/s  "
+                f"{sec_per_kimg:6.1f} s/kimg  time {_hms(now - self._start_time)}  {losses}")
+        self.lines.append(line)
+        with open(os.path.join(self.run_dir, "log.txt"), "a") as f:
+            f.write(line + "\n")
+        if self._bar is not None:
+            self._bar.n = cur_nimg / 1000.0
+            self._bar.refresh()
+            self._bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def _write_scalars(self, scalars, nimg):
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(self.run_dir)
+        with self._writer.as_default():
+            for k, v in scalars.items():
+                tf.summary.scalar(_TB_NAMES.get(k, f"Loss/{k}"), v, step=nimg)  # x axis: images shown
+        self._writer.flush()
+
+    def write_grid(self, G_ema, resolution: int, cur_nimg: int) -> str:
+        """Renders the fixed latents with `G_ema` at `resolution` and saves `samples/fakes-<kimg>.png`."""
+        images = G_ema(tf.constant(self._z), training=False, truncation_psi=1.0, noise_mode="const",
+                       resolution=int(resolution))
+        img = image_grid(tf.cast(images, tf.float32).numpy())
+        path = os.path.join(self.run_dir, "samples", f"fakes-{checkpoint_name(cur_nimg)[5:-4]}kimg.png")
+        save_png_atomic(img, path)
+        save_png_atomic(img, os.path.join(self.run_dir, "samples", "latest.png"))
+        return path
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+_SCHEDULE_KEYS = ("lod", "resolution", "batch_size", "lr", "images_per_sec", "sec_per_kimg")
+_TB_NAMES = {"lod": "Progress/lod", "resolution": "Progress/resolution", "batch_size": "Progress/batch_size",
+             "lr": "Progress/lr", "images_per_sec": "Timing/images_per_sec", "sec_per_kimg": "Timing/sec_per_kimg",
+             "skipped": "Progress/skipped_updates"}
+
+
+def _is_number(v) -> bool:
+    try:
+        return np.ndim(_scalar(v)) == 0 and not isinstance(_scalar(v), str) and (float(_scalar(v)) or True)
+    except (TypeError, ValueError):
+        return False
+
+
+def _scalar(v):
+    return v.numpy() if hasattr(v, "numpy") else v
+
+
+def _hms(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s"
