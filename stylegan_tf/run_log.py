@@ -3,7 +3,7 @@
 Run folder written by `RunLog` (checkpoints are `checkpoint.Checkpointer`'s):
 
     run_dir/config.json                 the resolved StyleGANConfig, written once at start (atomically)
-    run_dir/events.out.tfevents.*       TensorBoard scalars, one point per tick (`tensorboard --logdir run_dir`)
+    run_dir/events.out.tfevents.*       TensorBoard scalars per tick, x = images shown (`tensorboard --logdir run_dir`)
     run_dir/samples/fakes-000123.456kimg.png   G_ema on fixed latents, each tick
     run_dir/log.txt                     one line per tick (also printed above the progress bar)
 
@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 import tqdm
 from PIL import Image
+from tensorflow.core.framework import summary_pb2
 
 from stylegan_tf.checkpoint import checkpoint_name, is_chief, write_json_atomic
 
@@ -140,8 +141,9 @@ class RunLog:
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.run_dir)
         with self._writer.as_default():
-            for k, v in scalars.items():
-                tf.summary.scalar(_TB_NAMES.get(k, f"Loss/{k}"), v, step=nimg)  # x axis: images shown
+            for k, v in scalars.items():  # x axis: images shown
+                tf.summary.write(_TB_NAMES.get(k, f"Loss/{k}"), tf.constant(v, tf.float32), step=nimg,
+                                 metadata=_SCALAR_METADATA)
         self._writer.flush()
 
     def write_grid(self, G_ema, resolution: int, cur_nimg: int) -> str:
@@ -163,6 +165,11 @@ class RunLog:
             self._writer = None
 
 
+# What tensorboard's `tf.summary.scalar` writes, without needing the tensorboard package to write it
+# (TF 2.21 does not install tensorboard; `pip install tensorboard` to view the logs).
+_SCALAR_METADATA = summary_pb2.SummaryMetadata(
+    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"), data_class=summary_pb2.DATA_CLASS_SCALAR
+)
 _SCHEDULE_KEYS = ("lod", "resolution", "batch_size", "lr", "images_per_sec", "sec_per_kimg")
 _TB_NAMES = {"lod": "Progress/lod", "resolution": "Progress/resolution", "batch_size": "Progress/batch_size",
              "lr": "Progress/lr", "images_per_sec": "Timing/images_per_sec", "sec_per_kimg": "Timing/sec_per_kimg",

@@ -1,0 +1,127 @@
+"""`python -m stylegan_tf train`: config resolution, one-line errors, the run folder, and surviving SIGKILL."""
+
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from stylegan_tf import cli, preset
+from stylegan_tf.checkpoint import list_checkpoints
+from stylegan_tf.run_log import RunLog, image_grid, to_uint8
+from stylegan_tf.schedule import phase_at
+from stylegan_tf.train_cli import DEMO
+
+# A model small enough to train for real in a test: 8x8 -> 16x16 in a few hundred images.
+TINY = [
+    "resolution=16", "fmap_base=32", "fmap_max=16", "z_dim=16", "w_dim=16", "mapping_layers=2",
+    "minibatch_base=8", "minibatch_dict={}", "lod_training_kimg=0.032", "lod_transition_kimg=0.032",
+    "tick_kimg=0.032", "checkpoint_kimg=0.032", "keep_checkpoints=2", "ema_kimg=0.1",
+]
+
+
+def _sets(pairs):
+    return [a for p in pairs for a in ("--set", p)]
+
+
+def _one_line_error(capsys, argv, *needles):
+    assert cli.main(["train", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("python -m stylegan_tf train: error: "), err
+    assert "Traceback" not in err[0]
+    for needle in needles:
+        assert needle in err[0], err[0]
+    return err[0]
+
+
+# -- config resolution ---------------------------------------------------------------------------
+def test_dry_run_prints_resolved_config(capsys):
+    argv = ["train", "--preset", "E", "--resolution", "64", "--kimg", "12", "--seed", "7", "--xla",
+            "--set", "fmap_max=64", "--set", "minibatch_dict={8: 16}", "--dry-run"]
+    assert cli.main(argv) == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert cfg["style_mixing_prob"] == 0.0  # row E
+    assert (cfg["resolution"], cfg["total_kimg"], cfg["seed"], cfg["xla"]) == (64, 12.0, 7, True)
+    assert cfg["fmap_max"] == 64 and cfg["minibatch_dict"] == {"8": 16}  # --set wins over the demo defaults
+    assert cfg["fmap_base"] == DEMO["fmap_base"] and cfg["lod_training_kimg"] == DEMO["lod_training_kimg"]
+
+
+def test_bare_command_uses_demo_defaults_and_official_is_available(capsys):
+    assert cli.main(["train", "--dry-run"]) == 0
+    demo = json.loads(capsys.readouterr().out)
+    assert demo["data"] == "synthetic-faces" and demo["style_mixing_prob"] == 0.9  # preset F, embedded data
+    assert {k: demo[k] for k in ("resolution", "fmap_max", "total_kimg")} == {
+        k: DEMO[k] for k in ("resolution", "fmap_max", "total_kimg")}
+    assert cli.main(["train", "--defaults", "official", "--dry-run"]) == 0
+    official = json.loads(capsys.readouterr().out)
+    assert official == json.loads(preset("F").to_json())
+
+
+@pytest.mark.parametrize("argv, needles", [
+    (["--preset", "Z"], ["--preset 'Z'", "A, B, C, D, E, F"]),
+    (["--set", "colour=3"], ["--set colour", "allowed:", "fmap_max"]),
+    (["--set", "fmap_max=wide"], ["--set fmap_max=wide", "int"]),
+    (["--set", "fmap_max"], ["expected key=value"]),
+    (["--set", "resolution=48"], ["resolution=48", "power of two"]),
+    (["--data", "/no/such/folder"], ["/no/such/folder", "synthetic-faces", "prepare"]),
+    (["--resume", "--out", "/no/such/run"], ["no checkpoint", "without --resume"]),
+])
+def test_bad_input_gives_one_line_error(capsys, argv, needles):
+    _one_line_error(capsys, argv + ["--dry-run"], *needles)
+
+
+def test_multiworker_without_tf_config_is_a_clear_error(capsys, monkeypatch, tmp_path):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    _one_line_error(capsys, ["--strategy", "multiworker", "--out", str(tmp_path)], "TF_CONFIG")
+
+
+# -- run folder ----------------------------------------------------------------------------------
+class _StandIn:  # what RunLog reads from the trainer
+    def __init__(self, cfg):
+        self.cfg, self.cur_nimg, self.skipped = cfg, tf.Variable(0, dtype=tf.int64), 0
+        self.calls = []
+
+    def G_ema(self, z, **kwargs):
+        self.calls.append(kwargs)
+        r = kwargs["resolution"]
+        return tf.tanh(tf.reshape(tf.tile(z[:, :1], [1, r * r * 3]), [-1, r, r, 3]))
+
+
+def test_run_log_writes_config_scalars_and_grids(tmp_path):
+    cfg = preset("F", resolution=16, z_dim=16, w_dim=16, total_kimg=1.0, seed=3)
+    t = _StandIn(cfg)
+    log = RunLog(str(tmp_path), cfg, progress=True)
+    assert json.loads((tmp_path / "config.json").read_text()) == json.loads(cfg.to_json())
+    for n in (256, 512):
+        t.cur_nimg.assign(n)
+        log.progress(256)
+        log.tick(t, phase_at(n, cfg), {"G_loss": 0.7, "D_loss": tf.constant(1.3), "R1": 0.01, "note": "x"})
+    log.close()
+    assert t.calls[0] == {"training": False, "truncation_psi": 1.0, "noise_mode": "const", "resolution": 8}
+    grids = sorted(glob.glob(str(tmp_path / "samples" / "fakes-*.png")))
+    assert len(grids) == 2
+    img = np.asarray(Image.open(grids[0]))
+    assert img.shape == (4 * 32, 8 * 32, 3)  # 8x4 grid of 8x8 images upscaled to 32 px
+    assert np.array_equal(img, np.asarray(Image.open(grids[1])))  # fixed latents: same z every tick
+    lines = (tmp_path / "log.txt").read_text().splitlines()
+    assert len(lines) == 2 and "G_loss 0.700" in lines[1] and "img/s" in lines[1]
+    tags = set()
+    for path in glob.glob(str(tmp_path / "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags |= {v.tag for v in event.summary.value}
+    assert {"Loss/G_loss", "Loss/D_loss", "Loss/R1", "Progress/lod", "Progress/lr", "Timing/images_per_sec",
+            "Timing/sec_per_kimg", "Progress/skipped_updates"} <= tags
+
+
+def test_image_grid_conversion():
+    x = np.array([-1.0, -0.5, 0.0, 1.0, 2.0], np.float32).reshape(1, 1, 5, 1)
+    np.testing.assert_array_equal(to_uint8(x).ravel(), [0, 64, 128, 255, 255])
+    img = image_grid(np.zeros((3, 64, 64, 3), np.float32), grid_w=2)
+    assert img.size == (128, 128)  # 2 x 2 cells, no upscaling at 64 px
