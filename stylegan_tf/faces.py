@@ -1,0 +1,290 @@
+"""synthetic-faces: procedural illustrated faces whose generative factors are known.
+
+Real face datasets cannot be downloaded here and none has ground-truth factors, so the project ships
+this generator. Every image is drawn from a record of factors, grouped by the scale at which the
+paper (Sec. 3.1: coarse 4-8 px styles control pose and shape, middle 16-32 px facial features, fine
+64 px+ colour; Sec. 3.2: noise controls stochastic detail) expects a generator to control them:
+
+    coarse      head_x, head_y, head_turn, head_size, head_shape
+    middle      eyes_open, smiling, glasses, long_hair, bangs (binary), eye_spacing
+    fine        skin_tone, hair_color, background_hue
+    stochastic  detail_seed: hair strand placement, freckles, background texture
+
+Drawing is vectorised over many faces at once with NumPy. Each part is a signed distance field d
+(negative inside), painted with coverage clip(0.5 - d / pixel, 0, 1); that analytic coverage plus
+`supersample`x supersampling and a box filter gives anti-aliased edges at every resolution.
+Images depend only on (seed, index), never on how many are drawn together.
+See data/README.md for the factor table and a picture grid.
+"""
+
+import numpy as np
+
+# name, kind, low, high, scale, meaning
+FACTORS = (
+    ("head_x", "continuous", -0.12, 0.12, "coarse", "horizontal head position, in half image widths"),
+    ("head_y", "continuous", -0.08, 0.08, "coarse", "vertical head position, in half image heights"),
+    ("head_turn", "continuous", -1.0, 1.0, "coarse", "yaw, -1 = turned to image left, +1 = to image right"),
+    ("head_size", "continuous", 0.85, 1.1, "coarse", "head width relative to the average head"),
+    ("head_shape", "continuous", 1.15, 1.4, "coarse", "head height / head width (round to long)"),
+    ("eyes_open", "binary", 0, 1, "middle", "1 = open eyes, 0 = closed lids"),
+    ("smiling", "binary", 0, 1, "middle", "1 = open smile, 0 = straight mouth"),
+    ("glasses", "binary", 0, 1, "middle", "1 = round glasses"),
+    ("long_hair", "binary", 0, 1, "middle", "1 = hair down to the shoulders"),
+    ("bangs", "binary", 0, 1, "middle", "1 = fringe over the forehead"),
+    ("eye_spacing", "continuous", 0.3, 0.45, "middle", "eye distance from the midline, in head half-widths"),
+    ("skin_tone", "continuous", 0.0, 1.0, "fine", "light to dark along a skin palette"),
+    ("hair_color", "continuous", 0.0, 1.0, "fine", "black, brown, auburn, blond along a palette"),
+    ("background_hue", "continuous", 0.0, 1.0, "fine", "hue of the background (HSV, s=0.35, v=0.9)"),
+    ("detail_seed", "stochastic", 0, 2**24 - 1, "stochastic", "seeds strands, freckles, texture"),
+)
+FACTOR_NAMES = tuple(f[0] for f in FACTORS)
+BINARY_ATTRIBUTES = tuple(f[0] for f in FACTORS if f[1] == "binary")
+MIRROR_NEGATE = ("head_x", "head_turn")  # labels that change sign when an image is mirrored
+# float32 holds detail_seed exactly (< 2^24), so one dtype serves labels and tensors
+LABEL_DTYPE = np.dtype([(name, np.float32) for name in FACTOR_NAMES])
+
+_SKIN = np.array([[255, 224, 196], [234, 192, 134], [198, 134, 66], [141, 85, 36], [90, 56, 37]]) / 255
+_HAIR = np.array([[35, 28, 25], [95, 60, 35], [150, 70, 40], [225, 195, 120]]) / 255
+_SHIRT = np.array([70, 90, 120]) / 255
+_INK = np.array([35, 30, 30]) / 255
+
+
+def sample_factors(num_images, seed=0, start=0):
+    """Draws the factor records of images start .. start + num_images - 1 of the dataset `seed`.
+
+    Each record comes from its own generator seeded with (seed, index), so image i is the same
+    whatever the count or the chunk it is drawn in. Binary attributes are fair coins.
+
+    Returns:
+        A structured array of dtype LABEL_DTYPE, shape [num_images].
+    """
+    out = np.zeros(num_images, LABEL_DTYPE)
+    for i in range(num_images):
+        rng = np.random.default_rng([seed, start + i])
+        for name, kind, low, high, _, _ in FACTORS:
+            if kind == "binary":
+                out[i][name] = rng.integers(0, 2)
+            elif kind == "stochastic":
+                out[i][name] = rng.integers(low, high + 1)
+            else:
+                out[i][name] = rng.uniform(low, high)
+    return out
+
+
+def generate_faces(num_images, resolution, seed=0, start=0, supersample=2):
+    """Factors and uint8 images [N, R, R, 3] of images start .. start + num_images - 1."""
+    factors = sample_factors(num_images, seed, start)
+    return render_faces(factors, resolution, supersample=supersample), factors
+
+
+def _palette(colors, t):  # piecewise-linear colour ramp, t in [0, 1] -> [N, 3]
+    x = np.clip(t, 0, 1) * (len(colors) - 1)
+    i = np.minimum(x.astype(int), len(colors) - 2)
+    w = (x - i)[:, None]
+    return colors[i] * (1 - w) + colors[i + 1] * w
+
+
+def _hsv(h, s, v):  # vectorised HSV -> RGB for hue arrays [N]
+    k = (np.array([5.0, 3.0, 1.0]) + h[:, None] * 6) % 6
+    return v - v * s * np.clip(np.minimum(k, 4 - k), 0, 1)
+
+
+def _ellipse(u, v, cx, cy, a, b):  # first-order signed distance to an ellipse boundary
+    x, y = (u - cx) / a, (v - cy) / b
+    k = np.sqrt(x * x + y * y)
+    return (k - 1) * k / (np.sqrt((x / a) ** 2 + (y / b) ** 2) + 1e-6)
+
+
+def _circle(u, v, cx, cy, r):
+    return np.sqrt((u - cx) ** 2 + (v - cy) ** 2) - r
+
+
+def _capsule(u, v, x0, y0, x1, y1, r):  # thick segment from (x0, y0) to (x1, y1)
+    dx, dy = x1 - x0, y1 - y0
+    t = np.clip(((u - x0) * dx + (v - y0) * dy) / (dx * dx + dy * dy + 1e-9), 0, 1)
+    return np.sqrt((u - x0 - t * dx) ** 2 + (v - y0 - t * dy) ** 2) - r
+
+
+def _lattice(u, v, table, cells):
+    """Bilinear value noise: table [N, cells+1, cells+1] sampled at (u, v) in [-1, 1]."""
+    n, size = table.shape[0], cells + 1
+    x = np.clip((u + 1) * 0.5 * cells, 0, cells - 1e-4)
+    y = np.clip((v + 1) * 0.5 * cells, 0, cells - 1e-4)
+    ix, iy = x.astype(np.int32), y.astype(np.int32)
+    fx, fy = x - ix, y - iy
+    base = np.arange(n, dtype=np.int32).reshape(n, 1, 1) * size * size + iy * size + ix
+    flat = table.reshape(-1)
+    top = flat[base] * (1 - fx) + flat[base + 1] * fx
+    bottom = flat[base + size] * (1 - fx) + flat[base + size + 1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
+class _Canvas:
+    """Float RGB images [N, H, W, 3] with a painter that blends by anti-aliased coverage.
+
+    Painting touches only the samples a shape covers, which keeps small parts (eyes, freckles) cheap.
+    """
+
+    def __init__(self, u, v, px, background):
+        self.u, self.v, self.px = u, v, px
+        self.shape = (len(background), v.shape[1], u.shape[2])
+        self.rgb = np.empty(self.shape + (3,), np.float32)
+        self.rgb[...] = np.asarray(background, np.float32).reshape(-1, 1, 1, 3)
+        self._flat = self.rgb.reshape(-1, 3)  # a view: writes go to rgb
+
+    def paint(self, d, color, opacity=1.0):
+        d = np.broadcast_to(d, self.shape)
+        idx = np.flatnonzero(d < 0.5 * self.px)  # samples with non-zero coverage
+        c = np.minimum(0.5 - d.reshape(-1)[idx] / self.px, 1.0)
+        image = idx // (self.shape[1] * self.shape[2])
+        if np.ndim(opacity):
+            c *= np.asarray(opacity, np.float32).reshape(-1)[image]
+        color = np.asarray(color, np.float32)
+        if color.ndim == 4:  # [N, H, W, 3]: a textured colour
+            color = color.reshape(-1, 3)[idx]
+        elif color.ndim == 2:  # [N, 3]: one colour per image
+            color = color[image]
+        old = self._flat[idx]
+        self._flat[idx] = old + c[:, None] * (color - old)
+
+
+def render_faces(factors, resolution, supersample=2):
+    """Draws one face per factor record.
+
+    Args:
+        factors: structured array of dtype LABEL_DTYPE (see `sample_factors`).
+        resolution: output side length in pixels (any power of two from 8 to 256 is supported).
+        supersample: each output pixel averages supersample^2 samples.
+
+    Returns:
+        uint8 array [N, resolution, resolution, 3].
+    """
+    out = np.empty((len(factors), resolution, resolution, 3), np.uint8)
+    chunk = max(1, 2**20 // (resolution * supersample) ** 2)  # ~1M samples per pass keeps arrays in cache
+    for s in range(0, len(factors), chunk):
+        rgb = _render(factors[s : s + chunk], resolution * supersample)
+        n, r, ss = len(rgb), resolution, supersample
+        # box filter: [N, R*s, R*s, 3] -> [N, R, R, 3]
+        rgb = sum(rgb[:, i::ss, j::ss] for i in range(ss) for j in range(ss)) / (ss * ss)
+        out[s : s + chunk] = np.rint(np.clip(rgb, 0, 1) * 255)
+    return out
+
+
+def _render(f, size):
+    n, px = len(f), 2.0 / size
+    g = lambda name: f[name].astype(np.float32).reshape(n, 1, 1)  # noqa: E731  [N] -> [N, 1, 1]
+    coords = (np.arange(size, dtype=np.float32) + 0.5) * px - 1
+    u, v = coords.reshape(1, 1, size), coords.reshape(1, size, 1)
+    skin = _palette(_SKIN, f["skin_tone"]).astype(np.float32)
+    hair = _palette(_HAIR, f["hair_color"]).astype(np.float32)
+    bg = _hsv(f["background_hue"].astype(np.float64), 0.35, 0.9).astype(np.float32)
+    # stochastic detail: its own generator per image, seeded by detail_seed only
+    rngs = [np.random.default_rng([int(s), 7]) for s in f["detail_seed"]]
+    texture = np.stack([r.normal(0, 0.025, (33, 33)) for r in rngs]).astype(np.float32)
+    phases = np.stack([r.uniform(0, 2 * np.pi, 3) for r in rngs]).astype(np.float32).reshape(n, 1, 1, 3)
+    freckles = np.stack([r.uniform(0, 1, (3, 13, 13)) for r in rngs]).astype(np.float32)
+
+    cv = _Canvas(u, v, px, bg)
+    cv.rgb *= 1 + _lattice(u, v, texture, 32)[..., None]  # background texture, zero mean
+
+    theta = 0.45 * g("head_turn")
+    sin_t, cos_t = np.sin(theta), np.cos(theta)
+    a = 0.44 * g("head_size")
+    b = a * g("head_shape")
+    hx, hy = g("head_x"), 0.02 + g("head_y")
+    hair_x = hx - 0.15 * a * sin_t  # the back of the head shows on the side turned away from
+    ang = np.arctan2(u - hair_x, hy - b - v)  # angle around the crown, for strands
+    strand_px = 0.12 * a / px  # strand wavelength in pixels: fade out strands that would alias
+    strand_amp = np.clip((strand_px - 2.0) / 2.0, 0, 1) * 0.22
+    k = 2 * np.pi * b / (0.12 * a)  # strands per radian: one every 0.12 head widths along the crown
+    strands = np.sin(k * ang + phases[..., 0] + 1.5 * np.sin(5 * ang + phases[..., 1]))
+    hair_tex = hair[:, None, None, :] * (1 - strand_amp * (0.5 + 0.5 * strands))[..., None]
+
+    cv.paint(_ellipse(u, v, hx, hy + b + 0.42, 2.2 * a, 0.5), _SHIRT)
+    long_hair = np.maximum(_ellipse(u, v, hair_x, hy + 0.3 * b, 1.2 * a, 1.3 * b), v - (hy + 1.25 * b))
+    cv.paint(long_hair, hair_tex, opacity=g("long_hair")[..., None])
+    cv.paint(_capsule(u, v, hx, hy + 0.5 * b, hx, hy + b + 0.4, 0.36 * a), skin * 0.85)
+    for side in (-1, 1):  # ears, partly hidden behind the head when it turns
+        ear_x = hx + side * a * (0.97 * cos_t) - 0.25 * a * sin_t
+        cv.paint(_ellipse(u, v, ear_x, hy + 0.02 * b, 0.13 * a, 0.22 * a), skin * 0.93)
+    head = _ellipse(u, v, hx, hy, a, b)
+    cv.paint(head, skin)
+    # hair cap: a larger ellipse above the hairline, plus the sides of the head above the ears
+    hairline = hy - b * np.where(g("bangs") > 0, 0.3 + 0.03 * np.sin((u - hx) * 40), 0.5)
+    cap = np.maximum(_ellipse(u, v, hair_x, hy - 0.05 * b, 1.1 * a, 1.06 * b),
+                     np.minimum(v - hairline, np.maximum(-head, v - hy)))
+    cv.paint(cap, hair_tex)
+    # the facial features are small: paint them in a window round the face, not the whole image
+    x0 = hx - 1.05 * a
+    y0 = hy - 0.03 * b - 0.4 * a
+    width = int(np.ceil(2.1 * a.max() / px)) + 2
+    height = int(np.ceil((0.55 * b + 0.65 * a).max() / px)) + 2
+    ox = np.clip(np.floor((x0.reshape(-1) + 1) / px), 0, size - width).astype(np.int32)
+    oy = np.clip(np.floor((y0.reshape(-1) + 1) / px), 0, size - height).astype(np.int32)
+    cols = ox[:, None] + np.arange(width, dtype=np.int32)  # [N, width]
+    rows = oy[:, None] + np.arange(height, dtype=np.int32)  # [N, height]
+    window = (np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :])
+    uw = ((cols + 0.5) * px - 1).astype(np.float32)[:, None, :]  # [N, 1, width]
+    vw = ((rows + 0.5) * px - 1).astype(np.float32)[:, :, None]  # [N, height, 1]
+    face = _Canvas(uw, vw, px, np.zeros((n, 3), np.float32))
+    face.rgb[...] = cv.rgb[window]
+    _paint_face(face, f, g, skin, hair, freckles, a, b, hx, hy, sin_t, cos_t)
+    cv.rgb[window] = face.rgb
+    return cv.rgb
+
+
+def _paint_face(cv, f, g, skin, hair, freckles, a, b, hx, hy, sin_t, cos_t):
+    u, v = cv.u, cv.v
+    spacing, eye_y = g("eye_spacing"), hy - 0.03 * b
+    eyes = []
+    for side in (-1, 1):
+        ex = hx + a * (side * spacing * 1.6 * cos_t + 0.55 * sin_t)
+        fore = 1 - 0.35 * side * sin_t  # foreshortening of the eye nearer the silhouette
+        eyes.append((side, ex, fore))
+        ew, eh = 0.19 * a * fore, 0.1 * a
+        white = _ellipse(u, v, ex, eye_y, ew, eh)
+        lid = np.maximum(np.abs(_ellipse(u, v, ex, eye_y - 0.02 * a, ew, eh)) - 0.015 * a, eye_y - v)
+        iris = np.maximum(_circle(u, v, ex + 0.06 * a * sin_t, eye_y, 0.065 * a), white)
+        pupil = _circle(u, v, ex + 0.06 * a * sin_t, eye_y, 0.03 * a)
+        is_open = g("eyes_open")[..., None]
+        cv.paint(white, (0.96, 0.96, 0.96), opacity=is_open)
+        cv.paint(iris, (0.3, 0.2, 0.15), opacity=is_open)
+        cv.paint(pupil, _INK, opacity=is_open)
+        cv.paint(np.abs(white) - 0.012 * a, _INK, opacity=is_open)
+        cv.paint(lid, _INK, opacity=1 - is_open)
+        brow_y = eye_y - 0.22 * a
+        brow = _capsule(u, v, ex - 0.8 * ew, brow_y + 0.01 * a, ex + 0.8 * ew, brow_y - 0.01 * a, 0.03 * a)
+        cv.paint(brow, hair * 0.75)
+    # freckles (stochastic): one jittered dot per cell of a 12x12 lattice over the cheeks
+    cheek = np.minimum(*[_ellipse(u, v, ex, hy + 0.18 * b, 0.2 * a, 0.12 * b) for _, ex, _ in eyes])
+    cell = 0.04
+    cx, cy = np.floor((u - hx) / cell), np.floor((v - hy) / cell)
+    ix, iy = np.mod(cx, 12).astype(np.int32), np.mod(cy, 12).astype(np.int32)
+    n_idx = np.arange(len(f)).reshape(-1, 1, 1)
+    jx, jy, on = (freckles[:, k][n_idx, iy, ix] for k in range(3))
+    dot = _circle(u - hx, v - hy, (cx + 0.2 + 0.6 * jx) * cell, (cy + 0.2 + 0.6 * jy) * cell, 0.012)
+    dot = np.maximum(np.where(on < 0.35, dot, 1.0), cheek)
+    cv.paint(dot, skin * 0.72)
+    # nose and mouth sit on the face's midline, which moves with the turn
+    nose_x = hx + 0.9 * a * sin_t
+    cv.paint(_ellipse(u, v, nose_x, hy + 0.22 * b, 0.07 * a, 0.045 * a), skin * 0.78)
+    mx, my, mw = hx + 0.7 * a * sin_t, hy + 0.52 * b, 0.25 * a * cos_t
+    smile = np.maximum(_ellipse(u, v, mx, my, mw, 0.2 * a), my - v)
+    flat = _capsule(u, v, mx - 0.8 * mw, my + 0.05 * a, mx + 0.8 * mw, my + 0.05 * a, 0.025 * a)
+    is_smiling = g("smiling")[..., None]
+    cv.paint(smile, (0.55, 0.12, 0.16), opacity=is_smiling)
+    cv.paint(np.maximum(smile, v - (my + 0.06 * a)), (0.97, 0.97, 0.95), opacity=is_smiling)  # teeth
+    cv.paint(flat, (0.6, 0.22, 0.22), opacity=1 - is_smiling)
+    # glasses: rings round the eyes, a bridge and the arms to the side of the head
+    has_glasses = g("glasses")[..., None]
+    (_, lx, lf), (_, rx, rf) = eyes
+    rl, rr = 0.24 * a * lf, 0.24 * a * rf
+    for ex, r, side in ((lx, rl, -1), (rx, rr, 1)):
+        lens = _circle(u, v, ex, eye_y, r)
+        cv.paint(lens, (0.75, 0.85, 0.95), opacity=0.25 * has_glasses)
+        cv.paint(np.abs(lens) - 0.022 * a, _INK, opacity=has_glasses)
+        arm_end = hx + side * a * cos_t * 0.97
+        arm = _capsule(u, v, ex + side * r, eye_y - 0.03 * a, arm_end, eye_y - 0.06 * a, 0.02 * a)
+        cv.paint(arm, _INK, opacity=has_glasses)
+    bridge = _capsule(u, v, lx + rl, eye_y - 0.03 * a, rx - rr, eye_y - 0.03 * a, 0.02 * a)
+    cv.paint(bridge, _INK, opacity=has_glasses)
