@@ -1,0 +1,286 @@
+"""tf.data input pipeline: reals as float32 NHWC in [-1, 1], batched per replica.
+
+Sources (the config's `data` field):
+    "synthetic-faces"      the embedded dataset (stylegan_tf.faces), 10,000 images with factor labels;
+    "synthetic-faces:N"    the same with N images (tests and smoke runs use small N);
+    a folder               written by `python -m stylegan_tf prepare` (or by the cache below);
+    "tfds:NAME"            a TensorFlow Datasets image set (needs tensorflow-datasets and, once, internet).
+
+The embedded dataset is generated on first use at the resolution asked for and cached as a
+prepared folder under <repo>/data/cache/ (or $STYLEGAN_TF_DATA_DIR); lower resolutions are the box-
+averaged levels of that folder, exactly as `prepare` stores them. Reals are processed as in the
+official `process_reals`: uint8 -> [-1, 1], then a horizontal flip with p = 0.5 (mirror augment).
+Paper: Karras et al. 2019, Sec. 2 and appendix A (FFHQ, mirror augmentation).
+"""
+
+import importlib
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from stylegan_tf import dataset_tool, faces
+
+SYNTHETIC = "synthetic-faces"
+SYNTHETIC_MAX_RESOLUTION = 256
+SYNTHETIC_NUM_IMAGES = 10_000
+ACCEPTED = f'"{SYNTHETIC}" (or "{SYNTHETIC}:N"), a folder made by `python -m stylegan_tf prepare`, or tfds:NAME'
+
+
+def cache_dir():
+    """Where the embedded dataset is cached: $STYLEGAN_TF_DATA_DIR, else <repo>/data/cache."""
+    env = os.environ.get("STYLEGAN_TF_DATA_DIR")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "data" / "cache"
+
+
+def _parse_synthetic(source):
+    if source == SYNTHETIC:
+        return SYNTHETIC_NUM_IMAGES
+    count = source[len(SYNTHETIC) + 1 :]
+    if not count.isdigit() or int(count) < 1:
+        raise ValueError(f"source {source!r}: write {SYNTHETIC}:N with N a positive number of images")
+    return int(count)
+
+
+def _is_synthetic(source):
+    return source == SYNTHETIC or source.startswith(SYNTHETIC + ":")
+
+
+def _read_meta(folder):
+    folder = Path(folder)
+    if not folder.exists():
+        raise FileNotFoundError(f"data source {str(folder)!r} does not exist; accepted: {ACCEPTED}")
+    meta_path = folder / dataset_tool.META_FILE
+    if not meta_path.is_file():
+        hint = " (an interrupted prepare? run it again)" if any(folder.glob("r*.tfrecord*")) else ""
+        raise FileNotFoundError(f"{folder} is not a complete prepared dataset: no {dataset_tool.META_FILE}{hint}; "
+                                f"accepted: {ACCEPTED}")
+    meta = json.loads(meta_path.read_text())
+    if meta.get("format") != dataset_tool.FORMAT:
+        raise ValueError(f"{meta_path} has format {meta.get('format')!r}, expected {dataset_tool.FORMAT!r}")
+    return meta
+
+
+def synthetic_faces_path(resolution, num_images=SYNTHETIC_NUM_IMAGES, seed=0, progress=True):
+    """Returns the cached embedded dataset folder whose top level is the smallest >= `resolution`.
+
+    If none is cached, generates one with top level `resolution` into a temporary folder and renames it,
+    so concurrent or interrupted runs never see a half-written cache.
+    """
+    _check_resolution(resolution, 8, SYNTHETIC_MAX_RESOLUTION, SYNTHETIC)
+    root = cache_dir()
+    prefix = f"{SYNTHETIC}-n{num_images}-seed{seed}-r"
+    cached = sorted((int(p.name[len(prefix):]), p) for p in root.glob(prefix + "*")
+                    if p.name[len(prefix):].isdigit() and (p / dataset_tool.META_FILE).is_file())
+    for top, path in cached:
+        if top >= resolution:
+            return path
+    from tqdm import tqdm
+
+    final = root / f"{prefix}{resolution}"
+    tmp = root / f".{final.name}.tmp-{os.getpid()}"
+    chunk = 256
+    with dataset_tool.DatasetWriter(tmp, resolution) as writer:
+        labels = []
+        for start in tqdm(range(0, num_images, chunk), desc=f"{SYNTHETIC} {resolution}px", unit="chunk",
+                          disable=not progress):
+            images, factors = faces.generate_faces(min(chunk, num_images - start), resolution, seed, start)
+            for image in images:
+                writer.add(image)
+            labels.append(factors)
+        writer.finish(labels=np.concatenate(labels), source=f"{SYNTHETIC} seed={seed}",
+                      mirror_negate=list(faces.MIRROR_NEGATE))
+    try:
+        os.rename(tmp, final)
+    except OSError:  # another process finished first: use its copy
+        for p in tmp.iterdir():
+            p.unlink()
+        tmp.rmdir()
+    return final
+
+
+def _check_resolution(resolution, low, high, source):
+    if not isinstance(resolution, int) or resolution < low or resolution & (resolution - 1):
+        raise ValueError(f"resolution={resolution!r} is not allowed: use a power of two >= {low}")
+    if resolution > high:
+        raise ValueError(f"source {source!r} holds images up to {high}px, not {resolution}px; "
+                         "prepare it again with a larger --resolution")
+
+
+def dataset_info(source):
+    """Describes a source without reading its images.
+
+    Returns:
+        dict with `kind` ("synthetic", "folder" or "tfds"), `resolution` (largest available, None if
+        unknown), `num_images`, `has_labels` and `label_fields`.
+    """
+    source = str(source)
+    if _is_synthetic(source):
+        return {"kind": "synthetic", "resolution": SYNTHETIC_MAX_RESOLUTION, "num_images": _parse_synthetic(source),
+                "has_labels": True, "label_fields": list(faces.FACTOR_NAMES)}
+    if source.startswith("tfds:"):
+        return _tfds_info(source[5:])
+    meta = _read_meta(source)
+    return {"kind": "folder", "resolution": meta["resolution"], "num_images": meta["num_images"],
+            "has_labels": bool(meta.get("labels")), "label_fields": meta.get("label_fields", []),
+            "levels": meta["levels"], "path": str(Path(source).resolve())}
+
+
+def make_dataset(source, resolution, global_batch_size, *, strategy=None, mirror_augment=True, seed=0,
+                 shuffle=True, repeat=True, with_labels=False):
+    """Reals at `resolution` as batches of float32 [B, R, R, 3] in [-1, 1] (with labels: (images, dict)).
+
+    Args:
+        source: see the module docstring.
+        resolution: power of two; must be a level the source holds.
+        global_batch_size: images per step over all replicas; each replica gets global / replicas.
+        strategy: a tf.distribute strategy; the result is then a distributed dataset built with
+            `distribute_datasets_from_function`, each input pipeline reading its own shard.
+        mirror_augment: flip each image horizontally with p = 0.5 (labels in MIRROR_NEGATE change sign).
+        seed: seeds shuffling and flips; the same seed gives the same batches.
+        shuffle, repeat: shuffle the images; repeat forever. Batches always have a static size.
+        with_labels: also return a dict of float32 [B] label tensors (embedded dataset, or folders with labels).
+    """
+    source = str(source)
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    if global_batch_size < 1 or global_batch_size % replicas:
+        raise ValueError(f"global_batch_size={global_batch_size} must be a positive multiple of the "
+                         f"{replicas} replicas")
+    if source.startswith("tfds:"):
+        if with_labels:
+            raise ValueError(f"with_labels=True is not supported for {source}; labels exist for {SYNTHETIC}")
+        build = lambda ctx: _tfds_pipeline(source[5:], resolution, ctx, global_batch_size,  # noqa: E731
+                                           mirror_augment, seed, shuffle, repeat)
+    else:
+        folder = synthetic_faces_path(resolution, _parse_synthetic(source)) if _is_synthetic(source) else source
+        meta = _read_meta(folder)
+        if str(resolution) not in meta["shards"]:
+            _check_resolution(resolution, 4, meta["resolution"], source)
+        labels = None
+        if with_labels:
+            if not meta.get("labels"):
+                raise ValueError(f"source {source!r} has no labels; labels exist for {SYNTHETIC}")
+            labels = np.load(Path(folder) / meta["labels"])
+        build = lambda ctx: _tfrecord_pipeline(folder, meta, resolution, ctx, global_batch_size,  # noqa: E731
+                                               mirror_augment, seed, shuffle, repeat, labels)
+    if strategy is None:
+        return build(None)
+    return strategy.distribute_datasets_from_function(build)
+
+
+def _context(ctx, global_batch_size):  # (per-pipeline batch, pipeline id, number of pipelines)
+    if ctx is None:
+        return global_batch_size, 0, 1
+    return ctx.get_per_replica_batch_size(global_batch_size), ctx.input_pipeline_id, ctx.num_input_pipelines
+
+
+def _flip(images, seed, pipeline_id, step):
+    """Per-image horizontal flips (p = 0.5) that depend only on (seed, pipeline, batch number)."""
+    key = tf.stack([tf.cast(seed, tf.int64) * 1_000_003 + pipeline_id, tf.cast(step, tf.int64)])
+    flip = tf.random.stateless_uniform(tf.shape(images)[:1], seed=key) < 0.5  # [B]
+    return tf.where(flip[:, None, None, None], tf.reverse(images, axis=[2]), images), flip
+
+
+def _tfrecord_pipeline(folder, meta, resolution, ctx, global_batch_size, mirror, seed, shuffle, repeat, labels):
+    batch, pipeline_id, num_pipelines = _context(ctx, global_batch_size)
+    files = [str(Path(folder) / name) for name in meta["shards"][str(resolution)]]
+    num_images = meta["num_images"]
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    by_file = num_pipelines > 1 and len(files) >= num_pipelines  # else every pipeline reads and keeps 1/n records
+    if by_file:
+        ds = ds.shard(num_pipelines, pipeline_id)
+        num_images = num_images * len(files[pipeline_id::num_pipelines]) // len(files)  # approximate
+    if shuffle:
+        ds = ds.shuffle(len(files), seed=seed + 7919 * pipeline_id)
+        ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(4, len(files)),
+                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    else:
+        ds = ds.flat_map(tf.data.TFRecordDataset)
+    if num_pipelines > 1 and not by_file:
+        ds = ds.shard(num_pipelines, pipeline_id)
+        num_images = num_images // num_pipelines
+    if num_images < batch:
+        raise ValueError(f"{folder} gives {num_images} images per input pipeline, fewer than one batch of {batch}")
+    if shuffle:
+        buffer = min(num_images, max(1024, 2**28 // (resolution * resolution * 3)))
+        ds = ds.shuffle(buffer, seed=seed + 104729 * pipeline_id, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.batch(batch, drop_remainder=True).enumerate()
+    spec = {"image": tf.io.FixedLenFeature([], tf.string), "index": tf.io.FixedLenFeature([], tf.int64)}
+    table = None if labels is None else {k: tf.constant(labels[k].astype(np.float32)) for k in labels.dtype.names}
+    negate = set(meta.get("mirror_negate", []))
+
+    def decode(step, records):
+        ex = tf.io.parse_example(records, spec)
+        images = tf.reshape(tf.io.decode_raw(ex["image"], tf.uint8), [batch, resolution, resolution, 3])
+        images = tf.cast(images, tf.float32) / 127.5 - 1.0  # [0, 255] -> [-1, 1]
+        flip = tf.zeros([batch], tf.bool)
+        if mirror:
+            images, flip = _flip(images, seed, pipeline_id, step)
+        if table is None:
+            return images
+        y = {k: tf.gather(v, ex["index"]) for k, v in table.items()}
+        y = {k: tf.where(flip, -v, v) if k in negate else v for k, v in y.items()}
+        return images, y
+
+    return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+# -- TensorFlow Datasets ---------------------------------------------------------------------------------
+
+
+def _import_tfds():
+    try:
+        return importlib.import_module("tensorflow_datasets")
+    except ImportError:
+        raise ValueError("tfds:NAME sources need TensorFlow Datasets: pip install tensorflow-datasets "
+                         f"(or use {SYNTHETIC} or a folder made by `python -m stylegan_tf prepare`)") from None
+
+
+def _tfds_info(name):
+    tfds = _import_tfds()
+    try:
+        info = tfds.builder(name).info
+    except Exception as e:
+        raise ValueError(f"tfds:{name}: {e}") from None
+    shape = info.features["image"].shape if "image" in info.features else (None, None)
+    side = min(shape[:2]) if None not in shape[:2] else None
+    split = info.splits["train"] if "train" in info.splits else None
+    return {"kind": "tfds", "resolution": 2 ** int(math.log2(side)) if side else None,
+            "num_images": split.num_examples if split else None, "has_labels": False, "label_fields": []}
+
+
+def _tfds_pipeline(name, resolution, ctx, global_batch_size, mirror, seed, shuffle, repeat):
+    tfds = _import_tfds()
+    batch, pipeline_id, num_pipelines = _context(ctx, global_batch_size)
+    try:
+        ds = tfds.load(name, split="train", shuffle_files=shuffle, download=True,
+                       read_config=tfds.ReadConfig(shuffle_seed=seed, input_context=ctx))
+    except Exception as e:  # offline, unknown name, missing manual download ...
+        raise ValueError(f"could not load tfds:{name} ({type(e).__name__}: {str(e)[:200]}); the first use downloads "
+                         "it, so connect to the internet or set TFDS_DATA_DIR to a folder that holds it") from None
+
+    def to_square(example):  # centre crop, then area resize (box filter when downsampling by 2^k)
+        image = example["image"]
+        h, w = tf.shape(image)[0], tf.shape(image)[1]
+        side = tf.minimum(h, w)
+        image = tf.image.crop_to_bounding_box(image, (h - side) // 2, (w - side) // 2, side, side)
+        image = tf.image.resize(tf.cast(image, tf.float32), [resolution, resolution], method="area")
+        image = tf.broadcast_to(image, [resolution, resolution, 3]) if image.shape[-1] == 1 else image
+        return tf.clip_by_value(tf.round(image), 0, 255) / 127.5 - 1.0
+
+    ds = ds.map(to_square, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if shuffle:
+        ds = ds.shuffle(2048, seed=seed + 104729 * pipeline_id)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.batch(batch, drop_remainder=True).enumerate()
+    if mirror:
+        ds = ds.map(lambda step, x: _flip(x, seed, pipeline_id, step)[0], num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        ds = ds.map(lambda step, x: x)
+    return ds.prefetch(tf.data.AUTOTUNE)
