@@ -1,0 +1,146 @@
+"""`python -m stylegan_tf export RUN_DIR OUT`: a trained generator as a TF Serving SavedModel.
+
+Writes `OUT/<version>/` (default `OUT/1/`, the TF Serving layout) with `keras.export.ExportArchive`.
+The SavedModel needs only TensorFlow to run (`tf.saved_model.load`, TF Serving, `saved_model_cli`),
+never `stylegan_tf`. Four signatures, with fixed input specs (name, dtype, shape):
+
+    generate(z: float32 [N, z_dim], psi: float32 [])           -> images: uint8 [N, R, R, C]
+    mapping(z: float32 [N, z_dim])                             -> ws: float32 [N, num_ws, w_dim]
+    synthesis(ws: float32 [N, num_ws, w_dim])                  -> images: float32 [N, R, R, C] in [-1, 1]
+    style_mix(z_a, z_b: float32 [N, z_dim], crossover: int32 []) -> images: uint8 [N, R, R, C]
+
+`generate` truncates layers below the model's `truncation_cutoff` with the given psi (1 = off);
+`mapping` returns the untruncated ws; `style_mix` takes layers < crossover from z_a and the rest
+from z_b, then applies the model's default truncation (psi, cutoff), as `G(z)` does. uint8 is
+round(x * 127.5 + 127.5) clipped to [0, 255], the same as `stylegan_tf.viz.to_uint8`.
+
+Noise: the exported graph uses each layer's stored constant noise map (`noise_mode="const"`, the
+official `randomize_noise=False`), which is saved with the weights. The SavedModel is therefore
+deterministic, and `generate(z, psi)` equals `to_uint8(G(z, truncation_psi=psi, noise_mode="const"))`
+of the Keras model for the same inputs (that is what tests/test_export.py checks in a process where
+`stylegan_tf` cannot be imported). Fresh noise per call is not exported.
+
+Inputs of another dtype or shape are refused by TensorFlow before the graph runs, with a message that
+lists the expected `TensorSpec`s. With `--onnx` (needs the optional `tf2onnx`), `generate` is also
+written as `OUT/<version>/generate.onnx`.
+"""
+
+import os
+import shutil
+
+import tensorflow as tf
+
+__all__ = ["export_saved_model", "export_onnx", "add_arguments", "run"]
+
+SIGNATURES = ("generate", "mapping", "synthesis", "style_mix")
+
+
+def _uint8(images):
+    # round half to even, like np.rint in viz.to_uint8
+    return tf.cast(tf.clip_by_value(tf.round(images * 127.5 + 127.5), 0.0, 255.0), tf.uint8)
+
+
+def _checked(x, shape):
+    # signature calls skip the TensorSpec shape check; this refuses a wrong shape with a message naming the
+    # expected one ("Shape of tensor z [2,5] is not compatible with expected shape [?,16]") before any op runs
+    return tf.ensure_shape(x, shape)
+
+
+def _endpoints(G):
+    """The four functions and their input signatures, built on the Keras model `G`."""
+    z_spec = lambda name: tf.TensorSpec([None, G.z_dim], tf.float32, name=name)  # noqa: E731
+    ws_spec = tf.TensorSpec([None, G.num_ws, G.w_dim], tf.float32, name="ws")
+    cutoff = G.truncation_cutoff
+
+    def generate(z, psi):
+        z, psi = _checked(z, [None, G.z_dim]), _checked(psi, [])
+        ws = G.truncate(G.mapping(z), psi, cutoff)  # [N, num_ws, w_dim]
+        return {"images": _uint8(G.synthesis(ws, noise_mode="const"))}
+
+    def mapping(z):
+        z = _checked(z, [None, G.z_dim])
+        return {"ws": tf.cast(G.mapping(z), tf.float32)}
+
+    def synthesis(ws):
+        ws = _checked(ws, [None, G.num_ws, G.w_dim])
+        return {"images": G.synthesis(ws, noise_mode="const")}
+
+    def style_mix(z_a, z_b, crossover):
+        z_a, z_b = _checked(z_a, [None, G.z_dim]), _checked(z_b, [None, G.z_dim])
+        crossover = _checked(crossover, [])
+        tf.debugging.assert_equal(tf.shape(z_a)[0], tf.shape(z_b)[0],
+                                  message="z_a and z_b must have the same batch size")
+        tf.debugging.assert_less_equal(crossover, G.num_ws, message=f"crossover must be in [0, {G.num_ws}]")
+        tf.debugging.assert_greater_equal(crossover, 0, message=f"crossover must be in [0, {G.num_ws}]")
+        ws = G.style_mix(G.mapping(z_a), G.mapping(z_b), crossover)  # [N, num_ws, w_dim]
+        ws = G.truncate(ws, G.truncation_psi, cutoff)
+        return {"images": _uint8(G.synthesis(ws, noise_mode="const"))}
+
+    return {
+        "generate": (generate, [z_spec("z"), tf.TensorSpec([], tf.float32, name="psi")]),
+        "mapping": (mapping, [z_spec("z")]),
+        "synthesis": (synthesis, [ws_spec]),
+        "style_mix": (style_mix, [z_spec("z_a"), z_spec("z_b"), tf.TensorSpec([], tf.int32, name="crossover")]),
+    }
+
+
+def export_saved_model(G, out_dir, version=1, overwrite=False):
+    """Writes `G`'s four signatures as a SavedModel in `out_dir/<version>/`; returns that folder.
+
+    The folder appears only when complete (written to a temporary name, then renamed).
+    """
+    import keras
+
+    final = os.path.join(os.fspath(out_dir), str(int(version)))
+    if os.path.exists(final) and not overwrite:
+        raise ValueError(f"{final} already exists: pick another --version or OUT, or pass --overwrite")
+    os.makedirs(os.path.dirname(final) or ".", exist_ok=True)
+    tmp = f"{final}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    archive = keras.export.ExportArchive()
+    archive.track(G)
+    for name, (fn, signature) in _endpoints(G).items():
+        archive.add_endpoint(name, fn, input_signature=signature)
+    archive.write_out(tmp, verbose=False)
+    if os.path.exists(final):
+        shutil.rmtree(final)
+    os.rename(tmp, final)
+    return final
+
+
+def export_onnx(G, path, opset=18):
+    """Converts the `generate` signature to ONNX at `path` (needs the optional `tf2onnx` package)."""
+    try:
+        import tf2onnx
+    except ImportError as e:
+        raise ValueError("ONNX export needs tf2onnx: pip install tf2onnx onnxruntime") from e
+    fn, signature = _endpoints(G)["generate"]
+    tmp = f"{path}.tmp-{os.getpid()}"
+    tf2onnx.convert.from_function(tf.function(fn, input_signature=signature), input_signature=signature,
+                                  opset=opset, output_path=tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def add_arguments(parser):
+    parser.description = ("Export a trained generator as a TF SavedModel in the TF Serving layout OUT/VERSION/, with "
+                          "signatures generate(z, psi), mapping(z), synthesis(ws) and style_mix(z_a, z_b, crossover). "
+                          "The exported graph uses the model's stored constant noise.")
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (its G_ema.keras) or a .keras file")
+    parser.add_argument("out", metavar="OUT", help="export folder; the SavedModel goes to OUT/VERSION/")
+    parser.add_argument("--version", type=int, default=1, help="model version sub-folder (default: 1)")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT/VERSION if it exists")
+    parser.add_argument("--onnx", action="store_true", help="also write OUT/VERSION/generate.onnx (needs tf2onnx)")
+
+
+def run(args):
+    from stylegan_tf.figures import load_generator
+
+    if args.version < 1:
+        raise ValueError(f"--version must be a positive integer, got {args.version}")
+    G = load_generator(args.run_dir)
+    folder = export_saved_model(G, args.out, version=args.version, overwrite=args.overwrite)
+    print(f"wrote SavedModel {folder} (signatures: {', '.join(SIGNATURES)})")
+    if args.onnx:
+        print(f"wrote {export_onnx(G, os.path.join(folder, 'generate.onnx'))}")
+    return 0
