@@ -1,0 +1,77 @@
+"""StyleGANConfig: presets as Table 1, JSON round trip, validation and --set parsing."""
+
+import dataclasses
+
+import pytest
+
+from stylegan_tf import PRESETS, StyleGANConfig, preset
+from stylegan_tf.config import TABLE1_FIELDS, parse_override
+
+
+def changed_fields(a, b):
+    return {f.name for f in dataclasses.fields(a) if getattr(a, f.name) != getattr(b, f.name)}
+
+
+def test_each_preset_changes_only_its_table1_row():
+    names = list(PRESETS)
+    for prev, name in zip(names, names[1:]):
+        assert changed_fields(PRESETS[prev], PRESETS[name]) == TABLE1_FIELDS[name], name
+
+
+def test_preset_rows():
+    a, b, f = preset("A"), preset("B"), preset("F")
+    assert (a.use_pixel_norm, a.blur_filter, a.const_input, a.loss) == (True, (), False, "wgan_gp")
+    assert (b.blur_filter, b.loss, b.mapping_layers, b.use_styles) == ((1, 2, 1), "logistic_r1", 0, False)
+    assert (preset("C").mapping_layers, preset("C").const_input, preset("D").const_input) == (8, False, True)
+    assert (preset("D").use_noise, preset("E").use_noise, preset("E").style_mixing_prob) == (False, True, 0.0)
+    assert f == StyleGANConfig() and f.style_mixing_prob == 0.9 and f.num_ws == 18
+    assert [f.nf(r - 1) for r in range(2, 11)] == [512, 512, 512, 512, 256, 128, 64, 32, 16]  # SPEC 2.1
+
+
+def test_overrides_keep_the_free_fields_free():
+    cfg = preset("F", resolution=32, mapping_layers=2, style_mixing_prob=0.5, fmap_base=128, z_dim=64, w_dim=32)
+    assert (cfg.resolution, cfg.num_ws, cfg.mapping_layers, cfg.w_dim) == (32, 8, 2, 32)
+
+
+def test_frozen_and_json_round_trip():
+    cfg = preset("C", resolution=64, lr_dict={64: 0.002}, minibatch_dict={8: 16, 64: 4})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.resolution = 8
+    assert StyleGANConfig.from_json(cfg.to_json()) == cfg
+
+
+@pytest.mark.parametrize("overrides,match", [
+    (dict(resolution=48), "power of two >= 8"),
+    (dict(resolution=4), "power of two >= 8"),
+    (dict(style_mixing_prob=1.5), r"probability in \[0, 1\]"),
+    (dict(loss="hinge"), "logistic_r1"),
+    (dict(mapping_layers=0, w_dim=64), "equal to z_dim"),
+    (dict(lod_initial_resolution=64, resolution=32), "lod_initial_resolution"),
+])
+def test_invalid_values_say_what_is_allowed(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        preset("F", **overrides)
+
+
+def test_unknown_preset_and_field():
+    with pytest.raises(ValueError, match="choose one of A, B, C, D, E, F"):
+        preset("G")
+    with pytest.raises(ValueError, match="unknown config field.*resolution"):
+        preset("F", resolutoin=32)
+    with pytest.raises(ValueError, match="unknown config field"):
+        StyleGANConfig.from_dict({"colour": "red"})
+
+
+def test_parse_override():
+    cfg = preset("F")
+    assert parse_override(cfg, "resolution=32") == {"resolution": 32}
+    assert parse_override(cfg, "lr_base=1") == {"lr_base": 1.0}
+    assert parse_override(cfg, "loss=wgan_gp") == {"loss": "wgan_gp"}
+    assert parse_override(cfg, "blur_filter=[1,3,3,1]") == {"blur_filter": (1, 3, 3, 1)}
+    assert parse_override(cfg, "minibatch_dict={8: 16}") == {"minibatch_dict": {8: 16}}
+    with pytest.raises(ValueError, match="expected a value of type int"):
+        parse_override(cfg, "resolution=big")
+    with pytest.raises(ValueError, match="unknown config field"):
+        parse_override(cfg, "colour=1")
+    with pytest.raises(ValueError, match="key=value"):
+        parse_override(cfg, "resolution")
