@@ -45,7 +45,6 @@ DEMO = dict(
 )
 DEFAULTS = ("demo", "official")
 STRATEGIES = ("default", "mirrored", "multiworker")
-EMBEDDED = ("synthetic-faces",)
 
 
 def add_arguments(parser: argparse.ArgumentParser):
@@ -63,7 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser):
     a("--defaults", default=None, choices=DEFAULTS,
       help="demo: small-dataset CPU demo values (default); official: NVlabs FFHQ values (SPEC §4)")
     a("--data", default=None,
-      help="dataset: 'synthetic-faces' (embedded, default), a folder made by `prepare`, or 'tfds:NAME'")
+      help="dataset: 'synthetic-faces' (embedded, 10,000 images; 'synthetic-faces:N' for N), a folder made by "
+           "`python -m stylegan_tf prepare`, or 'tfds:NAME' (default: synthetic-faces)")
     a("--resolution", type=int, default=None, help="final resolution, a power of two >= 8 (demo: 32)")
     a("--kimg", type=float, default=None, help="training length in thousands of real images (demo: 200)")
     a("--out", default="runs/demo", help="run folder for logs, samples and checkpoints (default: runs/demo)")
@@ -104,19 +104,23 @@ def resolve_config(args, stored: dict = None):
     cfg = dataclasses.replace(cfg, **changes)
     for text in args.overrides:
         cfg = dataclasses.replace(cfg, **parse_override(cfg, text))
-    check_data(cfg.data)
+    check_data(cfg)
     return cfg
 
 
-def check_data(data: str):
-    """Raises FileNotFoundError unless `data` is the embedded dataset, a `tfds:` name or an existing path."""
-    if data in EMBEDDED or data.startswith("tfds:"):
-        return
-    if not os.path.exists(data):
-        raise FileNotFoundError(
-            f"--data {data}: no such file or folder; use 'synthetic-faces' (embedded), a folder made by "
-            f"`python -m stylegan_tf prepare`, or 'tfds:NAME'"
-        )
+def check_data(cfg):
+    """Raises FileNotFoundError/ValueError unless `cfg.data` names a dataset that holds `cfg.resolution` images."""
+    if cfg.data.startswith("tfds:"):
+        return  # checked when the dataset is opened (needs tensorflow-datasets)
+    from stylegan_tf.data import ACCEPTED, dataset_info
+
+    try:
+        info = dataset_info(cfg.data)
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"--data {cfg.data}: no such dataset; accepted: {ACCEPTED}") from e
+    if info["resolution"] is not None and info["resolution"] < cfg.resolution:
+        raise ValueError(f"--data {cfg.data} holds images up to {info['resolution']}px, fewer than "
+                         f"resolution={cfg.resolution}; lower --resolution or prepare the data at {cfg.resolution}px")
 
 
 def make_strategy(name: str):

@@ -59,9 +59,9 @@ def test_bare_command_uses_demo_defaults_and_official_is_available(capsys):
     assert demo["data"] == "synthetic-faces" and demo["style_mixing_prob"] == 0.9  # preset F, embedded data
     assert {k: demo[k] for k in ("resolution", "fmap_max", "total_kimg")} == {
         k: DEMO[k] for k in ("resolution", "fmap_max", "total_kimg")}
-    assert cli.main(["train", "--defaults", "official", "--dry-run"]) == 0
+    assert cli.main(["train", "--defaults", "official", "--resolution", "256", "--dry-run"]) == 0
     official = json.loads(capsys.readouterr().out)
-    assert official == json.loads(preset("F").to_json())
+    assert official == json.loads(preset("F", resolution=256).to_json())  # the NVlabs values otherwise
 
 
 @pytest.mark.parametrize("argv, needles", [
@@ -71,6 +71,8 @@ def test_bare_command_uses_demo_defaults_and_official_is_available(capsys):
     (["--set", "fmap_max"], ["expected key=value"]),
     (["--set", "resolution=48"], ["resolution=48", "power of two"]),
     (["--data", "/no/such/folder"], ["/no/such/folder", "synthetic-faces", "prepare"]),
+    (["--data", "synthetic-faces:x"], ["synthetic-faces:N"]),
+    (["--resolution", "512"], ["up to 256px", "--resolution"]),
     (["--resume", "--out", "/no/such/run"], ["no checkpoint", "without --resume"]),
 ])
 def test_bad_input_gives_one_line_error(capsys, argv, needles):
