@@ -269,3 +269,17 @@ class TestSerialization:
         np.testing.assert_array_equal(images, G2(z, noise_mode="const"))
         np.testing.assert_array_equal(D(images), D2(images))
         assert float(G2.lod.numpy()) == 0.5 and np.array_equal(G2.w_avg.numpy(), G.w_avg.numpy())
+
+
+def test_mixed_precision_runs_and_returns_float32():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        G, D = build_generator(tiny()), build_discriminator(tiny())
+        z = np.random.default_rng(13).standard_normal((4, 8)).astype(np.float32)
+        images = G(z, training=True)
+        logits = D(images)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert G.synthesis.synthesis_layers[1].conv.compute_dtype == "float16"
+    assert images.dtype == "float32" and logits.dtype == "float32" and G.w_avg.dtype == "float32"
+    assert np.all(np.isfinite(images)) and np.all(np.isfinite(logits))
