@@ -1,0 +1,129 @@
+"""`python -m stylegan_tf generate`: PNG images and the paper's figures from a trained generator.
+
+    python -m stylegan_tf generate --run runs/demo                       # images for seeds 0-7
+    python -m stylegan_tf generate --model G_ema.keras --figures all --out figs
+    python -m stylegan_tf generate --run runs/demo --figures mixing --src-seeds 1-5 --dst-seeds 6-8 --styles fine
+
+Figures (`--figures`, several allowed): images (one PNG per seed and a grid), mixing (Fig. 3),
+variation (Fig. 4, per seed: draws and std map), noise (Fig. 5), truncation (Fig. 8), interpolation
+(animated GIF). The noise is the model's stored constant noise unless `--noise-mode` says otherwise,
+so the same command writes the same files. See `stylegan_tf.figures` for the maths.
+"""
+
+import os
+
+import numpy as np
+
+FIGURES = ("images", "mixing", "variation", "noise", "truncation", "interpolation")
+
+
+def parse_seeds(text):
+    """'0-3,10' -> [0, 1, 2, 3, 10]."""
+    seeds = []
+    for part in str(text).split(","):
+        part = part.strip()
+        lo, sep, hi = part.partition("-")
+        try:
+            seeds += list(range(int(lo), int(hi) + 1)) if sep else [int(part)]
+        except ValueError:
+            raise ValueError(f"bad seed list {text!r}: use integers and ranges, e.g. '0-7' or '1,5,9'") from None
+    if not seeds:
+        raise ValueError(f"bad seed list {text!r}: it names no seed")
+    return seeds
+
+
+def parse_floats(text):
+    try:
+        return [float(x) for x in str(text).split(",")]
+    except ValueError:
+        raise ValueError(f"bad number list {text!r}: use comma-separated numbers, e.g. '1,0.5,0,-1'") from None
+
+
+def parse_styles(text):
+    """'fine' | '0-3' | 'coarse,coarse,middle,fine' (one per destination row) -> a `style_mixing` spec."""
+    specs = []
+    for part in str(text).split(","):
+        part = part.strip()
+        specs.append(part if part.isalpha() else parse_seeds(part))
+    return specs[0] if len(specs) == 1 else specs
+
+
+def add_arguments(parser):
+    a = parser.add_argument
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", metavar="RUN_DIR", help="a training run folder (uses its G_ema.keras)")
+    source.add_argument("--model", metavar="FILE.keras", help="a generator saved as .keras")
+    a("--out", help="output folder (default: RUN_DIR/generated, or generated/ next to --model)")
+    a("--figures", nargs="+", default=["images"], choices=FIGURES + ("all",), help="what to write (default: images)")
+    a("--seeds", type=parse_seeds, default=parse_seeds("0-7"), help="seeds, e.g. 0-7 or 1,5,9 (default: 0-7)")
+    a("--psi", type=float, default=None, help="truncation psi (default: the model's, 0.7 for C-F; 1 = off)")
+    a("--cutoff", type=int, default=None, help="truncate layers below this index (default: the model's)")
+    a("--noise-mode", default="const", choices=("const", "random", "none"),
+      help="noise for images/mixing/truncation/interpolation (default: const, the stored noise maps)")
+    a("--batch-size", type=int, default=16, help="images per forward pass (default: 16)")
+    m = parser.add_argument_group("mixing (Fig. 3)")
+    m.add_argument("--src-seeds", type=parse_seeds, default=parse_seeds("1-5"), help="sources, across the top")
+    m.add_argument("--dst-seeds", type=parse_seeds, default=parse_seeds("6-8"), help="destinations, down the side")
+    m.add_argument("--styles", type=parse_styles, default="coarse",
+                   help="styles copied from the sources: coarse, middle, fine, a layer range like 0-3, or one "
+                        "comma-separated entry per destination (default: coarse)")
+    v = parser.add_argument_group("variation and noise (Figs. 4, 5)")
+    v.add_argument("--num-draws", type=int, default=100, help="noise draws for the std map (default: 100)")
+    v.add_argument("--noise-seed", type=int, default=0, help="seed of the noise draws (default: 0)")
+    t = parser.add_argument_group("truncation (Fig. 8)")
+    t.add_argument("--psis", type=parse_floats, default=[1.0, 0.7, 0.5, 0.0, -0.5, -1.0],
+                   help="psi values, e.g. 1,0.7,0.5,0,-0.5,-1 (the default, as the paper)")
+    i = parser.add_argument_group("interpolation")
+    i.add_argument("--steps", type=int, default=16, help="frames between consecutive seeds (default: 16)")
+    i.add_argument("--space", default="w", choices=("w", "z"), help="lerp in W or slerp in Z (default: w)")
+    i.add_argument("--duration-ms", type=int, default=80, help="GIF frame duration (default: 80)")
+
+
+def run(args):
+    from tqdm import tqdm
+
+    from stylegan_tf import figures as F
+    from stylegan_tf import viz
+
+    figures = FIGURES if "all" in args.figures else tuple(dict.fromkeys(args.figures))
+    if args.batch_size < 1 or args.steps < 1 or args.num_draws < 2:
+        raise ValueError("--batch-size and --steps must be >= 1 and --num-draws >= 2")
+    source = args.run if args.run is not None else args.model
+    G = F.load_generator(source)
+    default_root = args.run if args.run is not None else os.path.dirname(os.path.abspath(args.model))
+    out = args.out or os.path.join(default_root, "generated")
+    trunc = dict(psi=args.psi, cutoff=args.cutoff)
+    written = []
+    for fig in tqdm(figures, desc="figures", disable=len(figures) < 2):
+        if fig == "images":
+            images = F.generate_images(G, args.seeds, noise_mode=args.noise_mode, batch_size=args.batch_size, **trunc)
+            written += [viz.save_png(os.path.join(out, f"seed{s:04d}.png"), im) for s, im in zip(args.seeds, images)]
+            written.append(viz.save_png(os.path.join(out, "images.png"), viz.image_grid(images, cols=min(8, len(images)))))
+        elif fig == "mixing":
+            grid = F.style_mixing(G, args.src_seeds, args.dst_seeds, args.styles, noise_mode=args.noise_mode,
+                                  batch_size=args.batch_size, **trunc)
+            canvas = viz.labelled_grid(grid.images, top=grid.src_images, left=grid.dst_images)
+            written.append(viz.save_png(os.path.join(out, "style_mixing.png"), canvas))
+        elif fig == "variation":
+            for s in args.seeds:
+                var = F.stochastic_variation(G, s, num_draws=args.num_draws, noise_seed=args.noise_seed,
+                                             batch_size=args.batch_size, **trunc)
+                written.append(viz.save_png(os.path.join(out, f"variation_seed{s:04d}.png"), viz.image_grid(var.images)))
+                written.append(viz.save_png(os.path.join(out, f"variation_seed{s:04d}_std.png"),
+                                            viz.std_to_uint8(var.std)))
+        elif fig == "noise":
+            parts = F.noise_components(G, args.seeds, batch_size=args.batch_size, **trunc)  # name -> [N, R, R, C]
+            canvas = viz.image_grid(np.stack(list(parts.values()), axis=1))  # rows: seeds, cols: all/coarse/fine/none
+            written.append(viz.save_png(os.path.join(out, "noise_" + "_".join(parts) + ".png"), canvas))
+        elif fig == "truncation":
+            sweep = F.truncation_sweep(G, args.seeds, psis=args.psis, cutoff=args.cutoff, noise_mode=args.noise_mode,
+                                       batch_size=args.batch_size)
+            written.append(viz.save_png(os.path.join(out, "truncation.png"), viz.image_grid(sweep)))
+        elif fig == "interpolation":
+            frames = F.interpolation_frames(G, args.seeds, steps=args.steps, space=args.space,
+                                            noise_mode=args.noise_mode, batch_size=args.batch_size, **trunc)
+            written.append(viz.save_gif(os.path.join(out, f"interpolation_{args.space}.gif"), frames,
+                                        duration_ms=args.duration_ms))
+    for path in written:
+        print(path)
+    return 0

@@ -1,0 +1,179 @@
+"""figures + generate CLI: shapes, determinism for seeds, and the invariant each paper figure shows."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from stylegan_tf import build_generator, cli, preset
+from stylegan_tf import figures as F
+from stylegan_tf.viz import to_uint8
+
+SEEDS = [3, 1, 4]
+
+
+def _tiny_cfg(**kw):
+    return preset("F", resolution=16, fmap_base=64, fmap_max=32, z_dim=16, w_dim=16, mapping_layers=2, seed=7, **kw)
+
+
+def _set_strength(G, layer, value):
+    noise = G.synthesis.synthesis_layers[layer].noise
+    noise.strength.assign(np.full(noise.strength.shape, value, np.float32))
+
+
+@pytest.fixture(scope="module")
+def G():
+    G = build_generator(_tiny_cfg())
+    G.w_avg.assign(np.random.default_rng(0).normal(size=G.w_dim).astype(np.float32))  # truncation is visible
+    return G
+
+
+@pytest.fixture
+def G_noisy():
+    """A fresh model (all noise strengths 0) the test may change."""
+    return build_generator(_tiny_cfg())
+
+
+def test_seeds_give_the_official_latents_and_deterministic_images(G):
+    z = F.seeds_to_z(SEEDS, G.z_dim)
+    np.testing.assert_array_equal(z[1], np.random.RandomState(1).randn(G.z_dim).astype(np.float32))
+    images = F.generate_images(G, SEEDS, batch_size=2)
+    assert images.shape == (3, 16, 16, 3) and images.dtype == np.float32
+    np.testing.assert_array_equal(images, F.generate_images(G, SEEDS))  # same seeds, same images
+    np.testing.assert_allclose(images[2], F.generate_images(G, [4])[0], atol=1e-6)  # independent of batch
+    assert np.abs(images[0] - images[1]).max() > 1e-3  # different seeds differ
+    keras_images = G(z, truncation_psi=0.5, truncation_cutoff=2, noise_mode="const")
+    np.testing.assert_allclose(F.generate_images(G, SEEDS, psi=0.5, cutoff=2), keras_images, atol=1e-6)
+    with pytest.raises(ValueError, match="seeds must be"):
+        F.seeds_to_z([-1], G.z_dim)
+
+
+def test_style_ranges_follow_the_paper_split():
+    paper = F.style_ranges(18)  # 1024 px: 4-8 / 16-32 / 64-1024 px
+    assert (paper["coarse"], paper["middle"], paper["fine"]) == (range(0, 4), range(4, 8), range(8, 18))
+    assert F.style_ranges(14) == {"coarse": range(0, 4), "middle": range(4, 8), "fine": range(8, 14)}  # 256 px
+    for num_ws in (4, 6, 8, 10, 12, 16, 18):
+        groups = F.style_ranges(num_ws)
+        assert [i for r in groups.values() for i in r] == list(range(num_ws))  # a partition, in order
+        assert len(groups["coarse"]) >= 2 and len(groups["fine"]) >= 2
+    assert F.noise_ranges(18)["coarse"] == range(0, 8) and F.noise_ranges(18)["fine"] == range(8, 18)
+
+
+def test_style_mixing_copies_exactly_the_chosen_styles(G):
+    grid = F.style_mixing(G, src_seeds=[1, 2, 3], dst_seeds=[4, 5], styles="fine")
+    assert grid.images.shape == (2, 3, 16, 16, 3) and grid.ws.shape == (2, 3, G.num_ws, G.w_dim)
+    fine, coarse = list(F.style_ranges(G.num_ws)["fine"]), list(F.style_ranges(G.num_ws)["coarse"])
+    for d in range(2):
+        for s in range(3):
+            np.testing.assert_array_equal(grid.ws[d, s, fine], grid.src_ws[s, fine])
+            np.testing.assert_array_equal(grid.ws[d, s, coarse], grid.dst_ws[d, coarse])  # row shares dst's coarse
+    np.testing.assert_array_equal(grid.src_ws, F.mapping_ws(G, F.seeds_to_z([1, 2, 3], G.z_dim)))
+    np.testing.assert_allclose(grid.src_images, F.generate_images(G, [1, 2, 3]), atol=1e-6)
+
+    everything = F.style_mixing(G, [1, 2], [4], styles=range(G.num_ws))  # copy all: the sources themselves
+    np.testing.assert_allclose(everything.images[0], everything.src_images, atol=1e-6)
+    nothing = F.style_mixing(G, [1, 2], [4], styles=[])  # copy none: the destination in every column
+    np.testing.assert_allclose(nothing.images[0], np.repeat(nothing.dst_images, 2, axis=0), atol=1e-6)
+
+    per_row = F.style_mixing(G, [1], [4, 5, 6], styles=["coarse", "middle", [5]])
+    assert per_row.layers == [[0, 1], [2, 3], [5]]
+    np.testing.assert_array_equal(per_row.ws[2, 0, :5], per_row.dst_ws[2, :5])
+    with pytest.raises(ValueError, match="one of"):
+        F.style_mixing(G, [1], [4], styles="medium")
+    with pytest.raises(ValueError, match="destination seeds"):
+        F.style_mixing(G, [1], [4, 5], styles=["coarse"])
+
+
+def test_std_map_is_zero_where_noise_strengths_are_zero(G_noisy):
+    fresh = F.stochastic_variation(G_noisy, seed=1, num_draws=8, num_show=3)
+    assert fresh.images.shape == (3, 16, 16, 3) and fresh.std.shape == (16, 16)
+    assert (fresh.std == 0).all()  # every strength starts at 0: the noise has no effect at all
+
+    k = 2  # the first 8x8 layer
+    _set_strength(G_noisy, k, 0.5)
+    var = F.stochastic_variation(G_noisy, seed=1, num_draws=8)
+    assert (var.std > 0).mean() > 0.5
+    assert (F.stochastic_variation(G_noisy, seed=1, num_draws=8, layers=range(0, k)).std == 0).all()
+    assert (F.stochastic_variation(G_noisy, seed=1, num_draws=8, layers=range(k + 1, G_noisy.num_ws)).std == 0).all()
+    only_k = F.stochastic_variation(G_noisy, seed=1, num_draws=8, layers=[k])
+    np.testing.assert_allclose(only_k.std, var.std, atol=1e-6)  # all the variation comes from layer k
+    again = F.stochastic_variation(G_noisy, seed=1, num_draws=8)
+    np.testing.assert_array_equal(again.images, var.images)  # noise draws are seeded
+    other = F.stochastic_variation(G_noisy, seed=1, num_draws=8, noise_seed=1)
+    assert np.abs(other.images - var.images).max() > 0
+
+
+def test_noise_components_switch_noise_per_layer_group(G_noisy):
+    fresh = F.noise_components(G_noisy, [1, 2])
+    assert list(fresh) == ["all", "coarse", "fine", "none"] and fresh["all"].shape == (2, 16, 16, 3)
+    _set_strength(G_noisy, G_noisy.num_ws - 1, 1.0)  # noise only matters in the last (fine) layer
+    parts = F.noise_components(G_noisy, [1, 2])
+    np.testing.assert_array_equal(parts["coarse"], parts["none"])
+    np.testing.assert_array_equal(parts["fine"], parts["all"])
+    assert np.abs(parts["fine"] - parts["none"]).max() > 1e-3
+    np.testing.assert_allclose(parts["all"], F.generate_images(G_noisy, [1, 2]), atol=1e-6)  # = stored noise
+
+
+def test_truncation_sweep_collapses_to_w_avg_at_psi_zero(G):
+    sweep = F.truncation_sweep(G, SEEDS, psis=F.PAPER_PSIS)
+    assert sweep.shape == (3, 6, 16, 16, 3)
+    zero = sweep[:, F.PAPER_PSIS.index(0.0)]
+    np.testing.assert_array_equal(zero, np.repeat(zero[:1], 3, axis=0))  # every seed gives the same image
+    np.testing.assert_allclose(sweep[:, 0], F.generate_images(G, SEEDS, psi=1.0), atol=1e-6)  # psi=1: none
+    assert np.abs(sweep[0, 0] - sweep[1, 0]).max() > 1e-3
+    np.testing.assert_array_equal(sweep, F.truncation_sweep(G, SEEDS))
+
+
+def test_interpolation_frames_start_on_seeds_and_slerp_keeps_the_sphere(G):
+    for space in ("w", "z"):
+        frames = F.interpolation_frames(G, [1, 2, 3], steps=3, space=space)
+        assert frames.shape == (9, 16, 16, 3)
+        np.testing.assert_allclose(frames[::3], F.generate_images(G, [1, 2, 3]), atol=1e-5)
+    open_walk = F.interpolation_frames(G, [1, 2], steps=2, loop=False)
+    assert open_walk.shape == (3, 16, 16, 3)
+    np.testing.assert_allclose(open_walk[-1], F.generate_images(G, [2])[0], atol=1e-5)
+    a, b = np.array([1.0, 0.0, 0.0]), np.array([0.0, 2.0, 0.0])
+    path = F.slerp(a, b, np.linspace(0, 1, 5))
+    np.testing.assert_allclose(path[[0, -1]], [a, b], atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(path, axis=1), np.linspace(1, 2, 5), atol=1e-12)
+    np.testing.assert_allclose(path[2] / np.linalg.norm(path[2]), [np.sqrt(0.5), np.sqrt(0.5), 0], atol=1e-12)
+    with pytest.raises(ValueError, match="space"):
+        F.interpolation_frames(G, [1, 2], space="x")
+
+
+def test_load_generator_from_run_dir_or_file(G, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no .keras generator"):
+        F.load_generator(tmp_path)
+    G.save(tmp_path / "G_ema.keras")
+    for source in (tmp_path, tmp_path / "G_ema.keras"):
+        G2 = F.load_generator(source)
+        np.testing.assert_array_equal(G2.w_avg.numpy(), G.w_avg.numpy())
+        np.testing.assert_allclose(F.generate_images(G2, [5]), F.generate_images(G, [5]), atol=1e-6)
+    keras.saving.save_model(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]), tmp_path / "other.keras")
+    with pytest.raises(ValueError, match="not a stylegan_tf Generator"):
+        F.load_generator(tmp_path / "other.keras")
+
+
+def test_generate_cli_writes_every_figure(G, tmp_path, capsys):
+    model = tmp_path / "G.keras"
+    G.save(model)
+    out = tmp_path / "figs"
+    argv = ["generate", "--model", str(model), "--figures", "all", "--seeds", "1-2", "--num-draws", "3", "--steps", "2",
+            "--src-seeds", "1,2", "--dst-seeds", "3", "--styles", "fine", "--out", str(out)]
+    assert cli.main(argv) == 0
+    names = sorted(os.listdir(out))
+    assert names == sorted(["seed0001.png", "seed0002.png", "images.png", "style_mixing.png", "variation_seed0001.png",
+                            "variation_seed0001_std.png", "variation_seed0002.png", "variation_seed0002_std.png",
+                            "noise_all_coarse_fine_none.png", "truncation.png", "interpolation_w.gif"])
+    np.testing.assert_array_equal(np.asarray(Image.open(out / "seed0002.png")), to_uint8(F.generate_images(G, [2]))[0])
+    assert Image.open(out / "style_mixing.png").size == (3 * 16, 2 * 16)  # corner + 2 sources, header + 1 row
+    assert Image.open(out / "truncation.png").size == (6 * 16, 2 * 16)
+    assert Image.open(out / "interpolation_w.gif").n_frames == 4
+    capsys.readouterr()
+    with pytest.raises(SystemExit):  # argparse refuses a bad seed list with a usage message
+        cli.main(["generate", "--model", str(model), "--seeds", "1-x"])
+    assert "invalid parse_seeds value" in capsys.readouterr().err
+    assert cli.main(["generate", "--run", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err

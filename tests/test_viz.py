@@ -1,0 +1,82 @@
+"""viz: the [-1, 1] -> uint8 conversion, grid layouts, atomic PNG/GIF files, matplotlib helpers."""
+
+import os
+
+import matplotlib
+import numpy as np
+import pytest
+from PIL import Image
+
+from stylegan_tf import viz
+
+matplotlib.use("Agg")
+
+
+def test_to_uint8_is_the_official_conversion():
+    x = np.array([-1.5, -1.0, -0.999, 0.0, 0.5, 1.0, 2.0], np.float32)
+    expected = np.clip(np.rint(x * 127.5 + 127.5), 0, 255).astype(np.uint8)
+    out = viz.to_uint8(x)
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out, expected)
+    assert (out[0], out[1], out[3], out[5], out[6]) == (0, 0, 128, 255, 255)  # clipped, centred, clipped
+
+
+def test_image_grid_places_tiles_row_by_row_with_padding():
+    images = np.stack([np.full((2, 3, 1), v, np.uint8) for v in (10, 20, 30)])  # [3, 2, 3, 1]
+    grid = viz.image_grid(images, cols=2, pad=1, pad_value=0)
+    assert grid.shape == (2 * 2 + 1, 2 * 3 + 1, 1)
+    assert (grid[0:2, 0:3] == 10).all() and (grid[0:2, 4:7] == 20).all() and (grid[3:5, 0:3] == 30).all()
+    assert (grid[3:5, 4:7] == 0).all()  # the missing 4th tile is padding
+    assert (grid[2] == 0).all() and (grid[:, 3] == 0).all()  # the gaps
+    five_d = viz.image_grid(images[None])  # [1, 3, H, W, C]: one row
+    assert five_d.shape == (2, 9, 1)
+    with pytest.raises(ValueError, match="rows, cols"):
+        viz.image_grid(np.zeros((2, 3), np.uint8))
+
+
+def test_labelled_grid_puts_sources_on_top_and_destinations_left():
+    grid = np.full((2, 3, 1, 1, 3), 50, np.uint8)  # [rows, cols, H, W, C]
+    top = np.full((3, 1, 1, 3), 100, np.uint8)
+    left = np.full((2, 1, 1, 3), 200, np.uint8)
+    canvas = viz.labelled_grid(grid, top=top, left=left)
+    assert canvas.shape == (3, 4, 3)
+    assert (canvas[0, 0] == 255).all()  # blank corner
+    assert (canvas[0, 1:] == 100).all() and (canvas[1:, 0] == 200).all() and (canvas[1:, 1:] == 50).all()
+
+
+def test_std_to_uint8_scales_max_to_white_and_keeps_zero_black():
+    std = np.array([[0.0, 0.1], [0.2, 0.4]])
+    out = viz.std_to_uint8(std)
+    assert out.shape == (2, 2, 1) and out[1, 1, 0] == 255 and out[0, 0, 0] == 0
+    assert (viz.std_to_uint8(np.zeros((3, 3))) == 0).all()
+
+
+def test_save_png_round_trips_and_leaves_no_temporary(tmp_path):
+    rgb = np.random.default_rng(0).uniform(-1, 1, (5, 7, 3)).astype(np.float32)
+    path = viz.save_png(tmp_path / "sub" / "a.png", rgb)
+    np.testing.assert_array_equal(np.asarray(Image.open(path)), viz.to_uint8(rgb))
+    gray = viz.save_png(tmp_path / "g.png", np.zeros((4, 4, 1), np.uint8))
+    assert Image.open(gray).mode == "L"
+    assert sorted(os.listdir(tmp_path)) == ["g.png", "sub"] and os.listdir(tmp_path / "sub") == ["a.png"]
+    with pytest.raises(ValueError, match="an image must be"):
+        viz.save_png(tmp_path / "bad.png", np.zeros((4, 4, 2), np.uint8))
+
+
+def test_save_gif_writes_every_frame_looping(tmp_path):
+    frames = np.stack([np.full((4, 4, 3), v, np.uint8) for v in (0, 80, 160, 240)])
+    path = viz.save_gif(tmp_path / "walk.gif", frames, duration_ms=50)
+    gif = Image.open(path)
+    assert gif.n_frames == 4 and gif.info.get("loop") == 0
+    with pytest.raises(ValueError, match="at least one frame"):
+        viz.save_gif(tmp_path / "empty.gif", np.zeros((0, 4, 4, 3), np.uint8))
+
+
+def test_matplotlib_helpers_draw_one_axis_per_image():
+    import matplotlib.pyplot as plt
+
+    images = np.zeros((5, 4, 4, 3), np.float32)
+    fig = viz.show_images(images, titles=list("abcde"), cols=3)
+    assert len(fig.axes) == 6 and [ax.get_title() for ax in fig.axes[:5]] == list("abcde")
+    fig2 = viz.show_grid(viz.image_grid(images), title="grid")
+    assert fig2.axes[0].get_title() == "grid"
+    plt.close("all")
