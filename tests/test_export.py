@@ -1,0 +1,175 @@
+"""export: the SavedModel runs without stylegan_tf, gives the Keras model's images, and refuses bad inputs."""
+
+import os
+import subprocess
+import sys
+import sysconfig
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from stylegan_tf import build_generator, cli, preset
+from stylegan_tf.viz import to_uint8
+
+SIGNATURES = {  # name -> {input: (dtype, shape)} as saved_model_cli prints them (z_dim = w_dim = 16, num_ws = 6)
+    "generate": {"z": ("DT_FLOAT", "(-1, 16)"), "psi": ("DT_FLOAT", "()")},
+    "mapping": {"z": ("DT_FLOAT", "(-1, 16)")},
+    "synthesis": {"ws": ("DT_FLOAT", "(-1, 6, 16)")},
+    "style_mix": {"z_a": ("DT_FLOAT", "(-1, 16)"), "z_b": ("DT_FLOAT", "(-1, 16)"), "crossover": ("DT_INT32", "()")},
+}
+OUTPUTS = {"generate": ("images", "DT_UINT8", "(-1, 16, 16, 3)"), "mapping": ("ws", "DT_FLOAT", "(-1, 6, 16)"),
+           "synthesis": ("images", "DT_FLOAT", "(-1, 16, 16, 3)"),
+           "style_mix": ("images", "DT_UINT8", "(-1, 16, 16, 3)")}
+
+# Runs under `python -I -S`: no site processing, so the editable install's import hook (a .pth file) never
+# loads; site-packages is put back on sys.path by hand for TensorFlow and numpy only.
+FRESH = textwrap.dedent("""
+    import importlib.util, sys
+    sys.path += sys.argv[1].split("|")
+    assert importlib.util.find_spec("stylegan_tf") is None, "stylegan_tf is importable in the fresh process"
+    try:
+        import stylegan_tf  # noqa
+        raise SystemExit("stylegan_tf was imported")
+    except ModuleNotFoundError:
+        pass
+    import numpy as np
+    import tensorflow as tf
+    work = sys.argv[2]
+    x = dict(np.load(work + "/inputs.npz"))
+    m = tf.saved_model.load(sys.argv[3])
+    out = {
+        "generate": m.generate(x["z"], x["psi"])["images"],
+        "mapping": m.mapping(x["z"])["ws"],
+        "synthesis": m.synthesis(x["ws"])["images"],
+        "style_mix": m.style_mix(x["z_a"], x["z_b"], x["crossover"])["images"],
+        "signature_generate": m.signatures["generate"](z=tf.constant(x["z"]), psi=tf.constant(x["psi"]))["images"],
+    }
+    np.savez(work + "/saved_model_outputs.npz", **{k: v.numpy() for k, v in out.items()})
+    assert not any(name.startswith("stylegan_tf") for name in sys.modules)
+    print("ok")
+""")
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A tiny G with non-zero noise strengths and w_avg, saved as a run folder and exported by the CLI."""
+    root = tmp_path_factory.mktemp("export")
+    cfg = preset("F", resolution=16, fmap_base=64, fmap_max=32, z_dim=16, w_dim=16, mapping_layers=2, seed=3)
+    G = build_generator(cfg)
+    rng = np.random.default_rng(0)
+    G.w_avg.assign(rng.normal(size=G.w_dim).astype(np.float32))
+    for layer in G.synthesis.synthesis_layers:  # make the stored noise matter
+        layer.noise.strength.assign(rng.uniform(0.2, 0.8, layer.noise.strength.shape).astype(np.float32))
+    run_dir = root / "run"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text(cfg.to_json())
+    G.save(run_dir / "G_ema.keras")
+    out = root / "served"
+    assert cli.main(["export", str(run_dir), str(out)]) == 0
+    return G, run_dir, out / "1"
+
+
+def _inputs(G):
+    rng = np.random.default_rng(1)
+    return {"z": rng.normal(size=(3, G.z_dim)).astype(np.float32), "psi": np.array(0.7, np.float32),
+            "ws": rng.normal(size=(2, G.num_ws, G.w_dim)).astype(np.float32),
+            "z_a": rng.normal(size=(2, G.z_dim)).astype(np.float32),
+            "z_b": rng.normal(size=(2, G.z_dim)).astype(np.float32), "crossover": np.array(2, np.int32)}
+
+
+def _keras_outputs(G, x):
+    mixed = G.style_mix(G.mapping(x["z_a"]), G.mapping(x["z_b"]), int(x["crossover"]))  # layers < 2 from z_a
+    mixed = G.truncate(mixed, G.truncation_psi, G.truncation_cutoff)
+    return {"generate": to_uint8(G(x["z"], truncation_psi=float(x["psi"]), noise_mode="const")),
+            "mapping": np.asarray(G.mapping(x["z"])),
+            "synthesis": np.asarray(G.synthesis(x["ws"], noise_mode="const")),
+            "style_mix": to_uint8(G.synthesis(mixed, noise_mode="const"))}
+
+
+def test_serving_layout_and_no_overwrite(exported, capsys):
+    _, run_dir, version_dir = exported
+    assert os.path.isfile(version_dir / "saved_model.pb") and os.path.isdir(version_dir / "variables")
+    assert sorted(os.listdir(version_dir.parent)) == ["1"]  # no temporary left behind
+    capsys.readouterr()
+    assert cli.main(["export", str(run_dir), str(version_dir.parent)]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_fresh_process_without_stylegan_tf_gives_the_keras_images(exported, tmp_path):
+    G, _, version_dir = exported
+    x = _inputs(G)
+    np.savez(tmp_path / "inputs.npz", **x)
+    script = tmp_path / "load.py"
+    script.write_text(FRESH)
+    paths = sysconfig.get_paths()
+    site = "|".join(dict.fromkeys([paths["purelib"], paths["platlib"]]))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    proc = subprocess.run([sys.executable, "-I", "-S", str(script), site, str(tmp_path), str(version_dir)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-3000:]
+    served = dict(np.load(tmp_path / "saved_model_outputs.npz"))
+    expected = _keras_outputs(G, x)
+    assert served["generate"].dtype == np.uint8 and served["generate"].shape == (3, 16, 16, 3)
+    np.testing.assert_array_equal(served["generate"], expected["generate"])
+    np.testing.assert_array_equal(served["signature_generate"], expected["generate"])
+    np.testing.assert_allclose(served["mapping"], expected["mapping"], atol=1e-6)
+    np.testing.assert_allclose(served["synthesis"], expected["synthesis"], atol=1e-6)
+    np.testing.assert_array_equal(served["style_mix"], expected["style_mix"])
+    assert np.abs(served["generate"][0].astype(int) - served["generate"][1]).max() > 0
+
+
+def test_saved_model_cli_lists_the_four_signatures(exported):
+    _, _, version_dir = exported
+    tool = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    if not os.path.exists(tool):
+        pytest.skip("saved_model_cli is not installed next to this Python")
+    proc = subprocess.run([tool, "show", "--all", "--dir", str(version_dir)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    blocks = {b.split("']")[0]: b for b in proc.stdout.split("signature_def['")[1:]}
+    for name, inputs in SIGNATURES.items():
+        block = blocks[name]
+        for arg, (dtype, shape) in inputs.items():
+            assert f"inputs['{arg}'] tensor_info:\n        dtype: {dtype}\n        shape: {shape}" in block, name
+        out, dtype, shape = OUTPUTS[name]
+        assert f"outputs['{out}'] tensor_info:\n        dtype: {dtype}\n        shape: {shape}" in block, name
+
+
+def test_wrong_shapes_and_dtypes_are_rejected_naming_the_expected_input(exported):
+    G, _, version_dir = exported
+    m = tf.saved_model.load(str(version_dir))
+    z = np.zeros((2, G.z_dim), np.float32)
+    with pytest.raises(TypeError, match=r"TensorSpec\(shape=\(None, 16\), dtype=tf.float32, name='z'\)"):
+        m.generate(tf.constant(z, tf.float64), 0.7)
+    with pytest.raises(TypeError, match=r"TensorSpec\(shape=\(None, 16\), dtype=tf.float32, name='z'\)"):
+        m.generate(np.zeros((2, 5), np.float32), 0.7)
+    generate = m.signatures["generate"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="expected to be a float tensor but is a double"):
+        generate(z=tf.constant(z, tf.float64), psi=tf.constant(0.7))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"Shape of tensor z \[2,5\] is not compatible with "
+                                                             r"expected shape \[\?,16\]"):
+        generate(z=tf.zeros((2, 5)), psi=tf.constant(0.7))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"expected shape \[\?,6,16\]"):
+        m.signatures["synthesis"](ws=tf.zeros((2, 5, 16)))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="expected to be a int32 tensor"):
+        m.signatures["style_mix"](z_a=tf.constant(z), z_b=tf.constant(z), crossover=tf.constant(1.0))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="same batch size"):
+        m.style_mix(z, z[:1], 1)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"crossover must be in \[0, 6\]"):
+        m.style_mix(z, z, 9)
+
+
+def test_onnx_generate_matches_tensorflow(exported, tmp_path):
+    pytest.importorskip("tf2onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from stylegan_tf.export import export_onnx
+
+    G = exported[0]
+    path = export_onnx(G, str(tmp_path / "generate.onnx"))
+    z = _inputs(G)["z"]
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    (images,) = session.run(None, {"z": z, "psi": np.array(0.7, np.float32)})
+    expected = to_uint8(G(z, truncation_psi=0.7, noise_mode="const"))
+    assert np.abs(images.astype(int) - expected).max() <= 1  # float rounding at .5 boundaries only
