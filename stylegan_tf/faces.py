@@ -58,16 +58,15 @@ def sample_factors(num_images, seed=0, start=0):
     Returns:
         A structured array of dtype LABEL_DTYPE, shape [num_images].
     """
+    u = np.stack([np.random.default_rng([seed, start + i]).random(len(FACTORS)) for i in range(num_images)])
     out = np.zeros(num_images, LABEL_DTYPE)
-    for i in range(num_images):
-        rng = np.random.default_rng([seed, start + i])
-        for name, kind, low, high, _, _ in FACTORS:
-            if kind == "binary":
-                out[i][name] = rng.integers(0, 2)
-            elif kind == "stochastic":
-                out[i][name] = rng.integers(low, high + 1)
-            else:
-                out[i][name] = rng.uniform(low, high)
+    for k, (name, kind, low, high, _, _) in enumerate(FACTORS):
+        if kind == "binary":
+            out[name] = u[:, k] < 0.5
+        elif kind == "stochastic":
+            out[name] = np.floor(u[:, k] * (high + 1))
+        else:
+            out[name] = low + u[:, k] * (high - low)
     return out
 
 
@@ -105,18 +104,18 @@ def _capsule(u, v, x0, y0, x1, y1, r):  # thick segment from (x0, y0) to (x1, y1
     return np.sqrt((u - x0 - t * dx) ** 2 + (v - y0 - t * dy) ** 2) - r
 
 
-def _lattice(u, v, table, cells):
-    """Bilinear value noise: table [N, cells+1, cells+1] sampled at (u, v) in [-1, 1]."""
-    n, size = table.shape[0], cells + 1
-    x = np.clip((u + 1) * 0.5 * cells, 0, cells - 1e-4)
-    y = np.clip((v + 1) * 0.5 * cells, 0, cells - 1e-4)
-    ix, iy = x.astype(np.int32), y.astype(np.int32)
-    fx, fy = x - ix, y - iy
-    base = np.arange(n, dtype=np.int32).reshape(n, 1, 1) * size * size + iy * size + ix
-    flat = table.reshape(-1)
-    top = flat[base] * (1 - fx) + flat[base + 1] * fx
-    bottom = flat[base + size] * (1 - fx) + flat[base + size + 1] * fx
-    return top * (1 - fy) + bottom * fy
+def _lattice(coords, table):
+    """Bilinear value noise: table [N, L, L] on a lattice over [-1, 1], sampled at coords x coords.
+
+    The sample grid is the same for every image, so interpolation is two small matrix products.
+    """
+    cells = table.shape[1] - 1
+    x = np.clip((coords + 1) * 0.5 * cells, 0, cells - 1e-4)
+    i = x.astype(np.int32)
+    weights = np.zeros((len(coords), cells + 1), np.float32)  # [S, L] interpolation matrix
+    weights[np.arange(len(coords)), i] = 1 - (x - i)
+    weights[np.arange(len(coords)), i + 1] = x - i
+    return weights @ table @ weights.T  # [S, L] @ [N, L, L] @ [L, S] -> [N, S, S]
 
 
 class _Canvas:
@@ -135,17 +134,27 @@ class _Canvas:
     def paint(self, d, color, opacity=1.0):
         d = np.broadcast_to(d, self.shape)
         idx = np.flatnonzero(d < 0.5 * self.px)  # samples with non-zero coverage
-        c = np.minimum(0.5 - d.reshape(-1)[idx] / self.px, 1.0)
         image = idx // (self.shape[1] * self.shape[2])
-        if np.ndim(opacity):
-            c *= np.asarray(opacity, np.float32).reshape(-1)[image]
-        color = np.asarray(color, np.float32)
-        if color.ndim == 4:  # [N, H, W, 3]: a textured colour
-            color = color.reshape(-1, 3)[idx]
-        elif color.ndim == 2:  # [N, 3]: one colour per image
-            color = color[image]
+        c = np.minimum(0.5 - d.reshape(-1)[idx] / self.px, 1.0)
+        if np.ndim(opacity):  # per-image opacity: skip the images where it is 0
+            opacity = np.asarray(opacity, np.float32).reshape(-1)[image]
+            keep = opacity > 0
+            idx, image, c = idx[keep], image[keep], c[keep] * opacity[keep]
+        else:
+            c *= opacity
+        if callable(color):  # a texture, evaluated only where the shape is
+            h, w = self.shape[1:]
+            u_idx = idx % w + (image * w if self.u.shape[0] > 1 else 0)  # coordinates may be per image
+            v_idx = idx // w % h + (image * h if self.v.shape[0] > 1 else 0)
+            color = color(image, self.u.reshape(-1)[u_idx], self.v.reshape(-1)[v_idx])  # [K, 3]
+        else:
+            color = np.asarray(color, np.float32)
+            color = color[image] if color.ndim == 2 else np.broadcast_to(color, (len(idx), 3))  # [K, 3]
+        edge = c < 1.0  # inside the shape the colour is simply set
+        self._flat[idx[~edge]] = color[~edge]
+        idx, c, color = idx[edge], c[edge, None], color[edge]
         old = self._flat[idx]
-        self._flat[idx] = old + c[:, None] * (color - old)
+        self._flat[idx] = old + c * (color - old)
 
 
 def render_faces(factors, resolution, supersample=2):
@@ -178,14 +187,15 @@ def _render(f, size):
     skin = _palette(_SKIN, f["skin_tone"]).astype(np.float32)
     hair = _palette(_HAIR, f["hair_color"]).astype(np.float32)
     bg = _hsv(f["background_hue"].astype(np.float64), 0.35, 0.9).astype(np.float32)
-    # stochastic detail: its own generator per image, seeded by detail_seed only
-    rngs = [np.random.default_rng([int(s), 7]) for s in f["detail_seed"]]
-    texture = np.stack([r.normal(0, 0.025, (33, 33)) for r in rngs]).astype(np.float32)
-    phases = np.stack([r.uniform(0, 2 * np.pi, 3) for r in rngs]).astype(np.float32).reshape(n, 1, 1, 3)
-    freckles = np.stack([r.uniform(0, 1, (3, 13, 13)) for r in rngs]).astype(np.float32)
+    # stochastic detail: one generator per image, seeded by detail_seed only
+    detail = np.stack([np.random.default_rng([int(s), 7]).random(33 * 33 + 2 + 3 * 12 * 12)
+                       for s in f["detail_seed"]]).astype(np.float32)
+    texture = (detail[:, : 33 * 33].reshape(n, 33, 33) - 0.5) * 0.09  # uniform, std 0.026
+    phases = detail[:, 33 * 33 : 33 * 33 + 2] * 2 * np.pi
+    freckles = detail[:, 33 * 33 + 2 :].reshape(n, 3, 12, 12)
 
     cv = _Canvas(u, v, px, bg)
-    cv.rgb *= 1 + _lattice(u, v, texture, 32)[..., None]  # background texture, zero mean
+    cv.rgb *= 1 + _lattice(coords, texture)[..., None]  # background texture, zero mean
 
     theta = 0.45 * g("head_turn")
     sin_t, cos_t = np.sin(theta), np.cos(theta)
@@ -193,12 +203,14 @@ def _render(f, size):
     b = a * g("head_shape")
     hx, hy = g("head_x"), 0.02 + g("head_y")
     hair_x = hx - 0.15 * a * sin_t  # the back of the head shows on the side turned away from
-    ang = np.arctan2(u - hair_x, hy - b - v)  # angle around the crown, for strands
-    strand_px = 0.12 * a / px  # strand wavelength in pixels: fade out strands that would alias
-    strand_amp = np.clip((strand_px - 2.0) / 2.0, 0, 1) * 0.22
-    k = 2 * np.pi * b / (0.12 * a)  # strands per radian: one every 0.12 head widths along the crown
-    strands = np.sin(k * ang + phases[..., 0] + 1.5 * np.sin(5 * ang + phases[..., 1]))
-    hair_tex = hair[:, None, None, :] * (1 - strand_amp * (0.5 + 0.5 * strands))[..., None]
+    strand_amp = np.clip((0.12 * a / px - 2.0) / 2.0, 0, 1) * 0.22  # fade strands that would alias
+    strand_freq = 2 * np.pi * b / (0.12 * a)  # strands per radian: one every 0.12 head widths on the crown
+
+    def hair_tex(image, us, vs):  # strands radiate from the crown; their placement is stochastic
+        ang = np.arctan2(us - hair_x.reshape(-1)[image], (hy - b).reshape(-1)[image] - vs)
+        wave = np.sin(strand_freq.reshape(-1)[image] * ang + phases[image, 0]
+                      + 1.5 * np.sin(5 * ang + phases[image, 1]))
+        return hair[image] * (1 - strand_amp.reshape(-1)[image] * (0.5 + 0.5 * wave))[:, None]
 
     cv.paint(_ellipse(u, v, hx, hy + b + 0.42, 2.2 * a, 0.5), _SHIRT)
     long_hair = np.maximum(_ellipse(u, v, hair_x, hy + 0.3 * b, 1.2 * a, 1.3 * b), v - (hy + 1.25 * b))
@@ -259,7 +271,7 @@ def _paint_face(cv, f, g, skin, hair, freckles, a, b, hx, hy, sin_t, cos_t):
     cheek = np.minimum(*[_ellipse(u, v, ex, hy + 0.18 * b, 0.2 * a, 0.12 * b) for _, ex, _ in eyes])
     cell = 0.04
     cx, cy = np.floor((u - hx) / cell), np.floor((v - hy) / cell)
-    ix, iy = np.mod(cx, 12).astype(np.int32), np.mod(cy, 12).astype(np.int32)
+    ix, iy = np.mod(cx, 12).astype(np.int32), np.mod(cy, 12).astype(np.int32)  # freckles [N, 3, 12, 12]
     n_idx = np.arange(len(f)).reshape(-1, 1, 1)
     jx, jy, on = (freckles[:, k][n_idx, iy, ix] for k in range(3))
     dot = _circle(u - hx, v - hy, (cx + 0.2 + 0.6 * jx) * cell, (cy + 0.2 + 0.6 * jy) * cell, 0.012)
