@@ -87,7 +87,7 @@ class RunLog:
         if not (self.chief and self.show_progress):
             return
         bar = self._open_bar()
-        bar.update(n_images / 1000.0)
+        bar.update(min(n_images / 1000.0, bar.total - bar.n))  # the last batch may overshoot total_kimg
         elapsed = time.time() - self._last_time
         if elapsed > 0 and self._last_nimg is not None:
             done = bar.n * 1000.0 - self._last_nimg
@@ -95,9 +95,12 @@ class RunLog:
 
     def _open_bar(self):
         if self._bar is None:
+            total = float(self.cfg.total_kimg)
+            digits = 1 if total >= 10 else 3
             self._bar = tqdm.tqdm(
-                total=float(self.cfg.total_kimg), initial=self.start_nimg / 1000.0, unit="kimg", file=sys.stderr,
-                bar_format="{l_bar}{bar}| {n:.1f}/{total:.0f} kimg [{elapsed}<{remaining}{postfix}]", dynamic_ncols=True,
+                total=total, initial=min(self.start_nimg / 1000.0, total), unit="kimg", file=sys.stderr,
+                bar_format="{l_bar}{bar}| {n:.%df}/{total:.%df} kimg [{elapsed}<{remaining}{postfix}]" % (digits, digits),
+                dynamic_ncols=True,
             )
             if self._last_nimg is None:
                 self._last_nimg = self.start_nimg
@@ -123,7 +126,8 @@ class RunLog:
         self._write_scalars(scalars, nimg=cur_nimg)
         self.write_grid(trainer.G_ema, phase.resolution, cur_nimg)
 
-        losses = " ".join(f"{k} {v:.3f}" for k, v in scalars.items() if k not in _SCHEDULE_KEYS)
+        losses = " ".join(f"{k} {v:.3f}" for k, v in scalars.items() if k not in _NOT_IN_LINE)
+        losses += f" skipped {int(scalars['skipped'])}"
         line = (f"kimg {cur_nimg / 1000:8.1f}  res {phase.resolution:4d}  lod {phase.lod:5.2f}  "
                 f"batch {phase.batch_size:3d}  lr {phase.lr:.4f}  {images_per_sec:7.1f} img/s  "
                 f"{sec_per_kimg:6.1f} s/kimg  time {_hms(now - self._start_time)}  {losses}")
@@ -131,7 +135,7 @@ class RunLog:
         with open(os.path.join(self.run_dir, "log.txt"), "a") as f:
             f.write(line + "\n")
         if self._bar is not None:
-            self._bar.n = cur_nimg / 1000.0
+            self._bar.n = min(cur_nimg / 1000.0, self._bar.total)
             self._bar.refresh()
             self._bar.write(line, file=sys.stderr)
         else:
@@ -170,10 +174,12 @@ class RunLog:
 _SCALAR_METADATA = summary_pb2.SummaryMetadata(
     plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"), data_class=summary_pb2.DATA_CLASS_SCALAR
 )
-_SCHEDULE_KEYS = ("lod", "resolution", "batch_size", "lr", "images_per_sec", "sec_per_kimg")
+_SCHEDULE_KEYS = ("kimg", "lod", "resolution", "batch_size", "lr", "images_per_sec", "sec_per_kimg")
+_NOT_IN_LINE = _SCHEDULE_KEYS + ("skipped", "D_skipped", "G_skipped")
 _TB_NAMES = {"lod": "Progress/lod", "resolution": "Progress/resolution", "batch_size": "Progress/batch_size",
              "lr": "Progress/lr", "images_per_sec": "Timing/images_per_sec", "sec_per_kimg": "Timing/sec_per_kimg",
-             "skipped": "Progress/skipped_updates"}
+             "skipped": "Progress/skipped_updates", "kimg": "Progress/kimg",
+             "D_skipped": "Progress/D_skipped", "G_skipped": "Progress/G_skipped"}
 
 
 def _is_number(v) -> bool:
