@@ -47,6 +47,7 @@ _SKIN = np.array([[255, 224, 196], [234, 192, 134], [198, 134, 66], [141, 85, 36
 _HAIR = np.array([[35, 28, 25], [95, 60, 35], [150, 70, 40], [225, 195, 120]]) / 255
 _SHIRT = np.array([70, 90, 120]) / 255
 _INK = np.array([35, 30, 30]) / 255
+_TEXTURE_CELLS = 64  # background texture lattice: one cell per pixel at 64x64, averages out at 8x8
 
 
 def sample_factors(num_images, seed=0, start=0):
@@ -74,6 +75,15 @@ def generate_faces(num_images, resolution, seed=0, start=0, supersample=2):
     """Factors and uint8 images [N, R, R, 3] of images start .. start + num_images - 1."""
     factors = sample_factors(num_images, seed, start)
     return render_faces(factors, resolution, supersample=supersample), factors
+
+
+def head_ellipse(factors):
+    """Centre (hx, hy) and semi-axes (a, b) of the head, in image coordinates [-1, 1] (x right, y down).
+
+    Every part of a face is placed relative to this ellipse; tests use it to locate the parts.
+    """
+    a = 0.44 * factors["head_size"]
+    return factors["head_x"], 0.02 + factors["head_y"], a, a * factors["head_shape"]
 
 
 def _palette(colors, t):  # piecewise-linear colour ramp, t in [0, 1] -> [N, 3]
@@ -188,20 +198,19 @@ def _render(f, size):
     hair = _palette(_HAIR, f["hair_color"]).astype(np.float32)
     bg = _hsv(f["background_hue"].astype(np.float64), 0.35, 0.9).astype(np.float32)
     # stochastic detail: one generator per image, seeded by detail_seed only
-    detail = np.stack([np.random.default_rng([int(s), 7]).random(33 * 33 + 2 + 3 * 12 * 12)
+    t = _TEXTURE_CELLS + 1
+    detail = np.stack([np.random.default_rng([int(s), 7]).random(t * t + 2 + 3 * 12 * 12)
                        for s in f["detail_seed"]]).astype(np.float32)
-    texture = (detail[:, : 33 * 33].reshape(n, 33, 33) - 0.5) * 0.09  # uniform, std 0.026
-    phases = detail[:, 33 * 33 : 33 * 33 + 2] * 2 * np.pi
-    freckles = detail[:, 33 * 33 + 2 :].reshape(n, 3, 12, 12)
+    texture = (detail[:, : t * t].reshape(n, t, t) - 0.5) * 0.1  # uniform, std 0.029
+    phases = detail[:, t * t : t * t + 2] * 2 * np.pi
+    freckles = detail[:, t * t + 2 :].reshape(n, 3, 12, 12)
 
     cv = _Canvas(u, v, px, bg)
     cv.rgb *= 1 + _lattice(coords, texture)[..., None]  # background texture, zero mean
 
     theta = 0.45 * g("head_turn")
     sin_t, cos_t = np.sin(theta), np.cos(theta)
-    a = 0.44 * g("head_size")
-    b = a * g("head_shape")
-    hx, hy = g("head_x"), 0.02 + g("head_y")
+    hx, hy, a, b = (np.reshape(x, (n, 1, 1)).astype(np.float32) for x in head_ellipse(f))
     hair_x = hx - 0.15 * a * sin_t  # the back of the head shows on the side turned away from
     strand_amp = np.clip((0.12 * a / px - 2.0) / 2.0, 0, 1) * 0.22  # fade strands that would alias
     strand_freq = 2 * np.pi * b / (0.12 * a)  # strands per radian: one every 0.12 head widths on the crown
@@ -300,3 +309,33 @@ def _paint_face(cv, f, g, skin, hair, freckles, a, b, hx, hy, sin_t, cos_t):
         cv.paint(arm, _INK, opacity=has_glasses)
     bridge = _capsule(u, v, lx + rl, eye_y - 0.03 * a, rx - rr, eye_y - 0.03 * a, 0.02 * a)
     cv.paint(bridge, _INK, opacity=has_glasses)
+
+
+def factor_edits(record):
+    """(caption, record) pairs: `record` with one factor changed at a time, for figures and tests."""
+    edits = [("original", {})] + [(f"{name} {1 - int(record[name])}", {name: 1 - record[name]})
+                                   for name in BINARY_ATTRIBUTES]
+    edits += [("head_turn", {"head_turn": -0.8 if record["head_turn"] > 0 else 0.8}),
+              ("colours", {"skin_tone": 1 - record["skin_tone"], "hair_color": 1 - record["hair_color"],
+                           "background_hue": (record["background_hue"] + 0.5) % 1.0}),
+              ("detail_seed", {"detail_seed": (record["detail_seed"] + 1) % 2**24})]
+    out = []
+    for caption, changes in edits:
+        edited = record.copy()
+        for name, value in changes.items():
+            edited[name] = value
+        out.append((caption, edited))
+    return out
+
+
+def save_grid(path="docs/img/synthetic_faces.png", resolution=80, columns=9, rows=3, seed=0):
+    """Writes the README figure: `rows` rows of random faces, then the first face under factor_edits
+    (which has 9 entries, so `columns` should be 9)."""
+    from PIL import Image
+
+    factors = sample_factors(rows * columns, seed)
+    edited = np.array([rec for _, rec in factor_edits(factors[0])][:columns], LABEL_DTYPE)
+    images = render_faces(np.concatenate([factors, edited]), resolution)
+    grid = images.reshape(rows + 1, columns, resolution, resolution, 3).transpose(0, 2, 1, 3, 4)
+    Image.fromarray(grid.reshape((rows + 1) * resolution, columns * resolution, 3)).save(path, optimize=True)
+    return path
