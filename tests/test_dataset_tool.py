@@ -1,0 +1,203 @@
+"""`prepare`: image modes, bad inputs, crop/pad, official box-filtered levels, interrupted runs."""
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stylegan_tf import cli, data, dataset_tool
+
+R = 16
+
+
+def _solid(mode, size, color):
+    return Image.new(mode, size, color)
+
+
+@pytest.fixture(scope="module")
+def src(tmp_path_factory):
+    """A folder with one usable image per awkward kind, and one file per kind of bad input."""
+    root = tmp_path_factory.mktemp("src")
+    (root / "sub" / "deeper").mkdir(parents=True)
+    _solid("RGB", (24, 20), (200, 30, 30)).save(root / "a_rgb.jpg", quality=98)
+    _solid("L", (20, 20), 100).save(root / "b_grey.webp", lossless=True)
+    rgba = _solid("RGBA", (20, 20), (0, 0, 255, 255))
+    rgba.paste((0, 255, 0, 0), (0, 0, 20, 10))  # transparent top half -> black
+    rgba.save(root / "sub" / "c_rgba.png")
+    _solid("LA", (20, 20), (50, 255)).save(root / "sub" / "d_la.png")
+    _solid("RGB", (20, 20), (0, 255, 0)).quantize(4).save(root / "sub" / "deeper" / "e_palette.bmp")
+    Image.fromarray(np.full((20, 20), 32768, np.uint16)).save(root / "f_16bit.png")  # I;16, half grey
+    _solid("CMYK", (20, 20), (0, 255, 255, 0)).save(root / "g_cmyk.jpg", quality=98)
+    # EXIF orientation 6: stored landscape red|blue must be shown rotated 90 degrees clockwise
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    rotated = _solid("RGB", (40, 20), (255, 0, 0))
+    rotated.paste((0, 0, 255), (20, 0, 40, 20))
+    rotated.save(root / "h_exif.jpg", quality=98, exif=exif)
+    # bad inputs
+    (root / "x_corrupt.jpg").write_bytes(os.urandom(300))
+    png = root / "y_truncated.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)).save(png)
+    png.write_bytes(png.read_bytes()[:400])
+    (root / "notes.txt").write_text("not an image")
+    _solid("RGB", (30, 8), (9, 9, 9)).save(root / "z_small.png")  # 8 px high: too small to crop to 16
+    (root / ".hidden.jpg").write_bytes(b"ignored")
+    return root
+
+
+GOOD = ["a_rgb.jpg", "b_grey.webp", "f_16bit.png", "g_cmyk.jpg", "h_exif.jpg",
+        "sub/c_rgba.png", "sub/d_la.png", "sub/deeper/e_palette.bmp"]  # the order prepare writes (sorted)
+BAD = {"notes.txt": "not an image", "x_corrupt.jpg": "unreadable", "y_truncated.png": "unreadable",
+       "z_small.png": "smaller than 16"}
+
+
+def _read_levels(folder, resolution):
+    """All images of one level, in stored order, as uint8 [N, r, r, 3]."""
+    n = data.dataset_info(folder)["num_images"]
+    ds = data.make_dataset(folder, resolution, n, shuffle=False, repeat=False, mirror_augment=False)
+    return np.rint((next(iter(ds)).numpy() + 1) * 127.5).astype(np.int32)
+
+
+@pytest.fixture(scope="module")
+def prepared(src, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out") / "ds"
+    return dataset_tool.prepare_dataset(src, out, R, progress=False)
+
+
+def test_lenient_prepare_converts_every_mode_and_lists_skipped_files(prepared):
+    assert prepared["num_images"] == len(GOOD)
+    skipped = dict(prepared["skipped"])
+    assert set(skipped) == set(BAD)
+    for name, reason in BAD.items():
+        assert reason in skipped[name]
+    images = _read_levels(prepared["out_dir"], R)
+    centre = {name: images[i, 6:10, 6:10].reshape(-1, 3).mean(axis=0) for i, name in enumerate(GOOD)}
+    expected = {"a_rgb.jpg": (200, 30, 30), "b_grey.webp": (100, 100, 100), "f_16bit.png": (128, 128, 128),
+                "g_cmyk.jpg": (255, 0, 0), "sub/d_la.png": (50, 50, 50), "sub/deeper/e_palette.bmp": (0, 255, 0)}
+    for name, rgb in expected.items():
+        np.testing.assert_allclose(centre[name], rgb, atol=6, err_msg=name)
+    rgba = images[GOOD.index("sub/c_rgba.png")]
+    np.testing.assert_allclose(rgba[1, 8], (0, 0, 0), atol=2)  # transparent -> black
+    np.testing.assert_allclose(rgba[14, 8], (0, 0, 255), atol=2)
+    exif = images[GOOD.index("h_exif.jpg")]  # upright: red on top, blue below (not left/right)
+    assert exif[2, 8, 0] > 200 and exif[2, 8, 2] < 60
+    assert exif[13, 8, 2] > 200 and exif[13, 8, 0] < 60
+    assert np.abs(exif[2, 2].astype(int) - exif[2, 13]).max() < 30
+
+
+def test_levels_are_official_box_averages(prepared):
+    top = _read_levels(prepared["out_dir"], R).astype(np.float64)
+    meta = data.dataset_info(prepared["out_dir"])
+    assert meta["levels"] == [4, 8, 16]
+    for r in (8, 4):
+        k = R // r
+        # float averaging carried through the levels, rounded once = rounding the k x k block mean
+        expected = np.rint(top.reshape(-1, r, k, r, k, 3).mean(axis=(2, 4)))
+        np.testing.assert_array_equal(_read_levels(prepared["out_dir"], r), expected)
+
+
+def test_strict_stops_at_the_first_bad_file(src, tmp_path):
+    with pytest.raises(ValueError, match="notes.txt.*--strict"):
+        dataset_tool.prepare_dataset(src, tmp_path / "ds", R, strict=True, progress=False)
+    assert not (tmp_path / "ds" / "dataset.json").exists()
+
+
+def test_empty_and_unusable_sources(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="is empty"):
+        dataset_tool.prepare_dataset(tmp_path / "empty", tmp_path / "o1", R, progress=False)
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "a.png").write_bytes(b"no png")
+    _solid("RGB", (4, 4), 0).save(tmp_path / "junk" / "tiny.png")
+    with pytest.raises(ValueError, match="no usable image.*a.png"):
+        dataset_tool.prepare_dataset(tmp_path / "junk", tmp_path / "o2", R, progress=False)
+    with pytest.raises(FileNotFoundError, match="missing"):
+        dataset_tool.prepare_dataset(tmp_path / "missing", tmp_path / "o3", R, progress=False)
+    (tmp_path / "o4").mkdir()
+    (tmp_path / "o4" / "mine.txt").write_text("keep me")
+    _solid("RGB", (16, 16), 0).save(tmp_path / "junk" / "ok.png")
+    with pytest.raises(ValueError, match="mine.txt"):  # never deletes files prepare did not write
+        dataset_tool.prepare_dataset(tmp_path / "junk", tmp_path / "o4", R, progress=False)
+
+
+def test_zip_source_and_pad(src, tmp_path):
+    archive = tmp_path / "images.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name in GOOD:
+            zf.write(src / name, name)
+    assert dataset_tool.prepare_dataset(archive, tmp_path / "z", R, progress=False)["num_images"] == len(GOOD)
+    # a wide image: red | green | blue thirds. Cropping keeps the green middle; padding keeps all, in black bars
+    wide = np.zeros((16, 48, 3), np.uint8)
+    wide[:, :16, 0], wide[:, 16:32, 1], wide[:, 32:, 2] = 255, 255, 255
+    (tmp_path / "wide").mkdir()
+    Image.fromarray(wide).save(tmp_path / "wide" / "w.png")
+    cropped = _read_levels(dataset_tool.prepare_dataset(tmp_path / "wide", tmp_path / "c", R, progress=False)
+                           ["out_dir"], R)[0]
+    assert (cropped[..., 1] > 250).all()
+    with pytest.raises(ValueError, match="48x16 is smaller than 64"):  # padding needs the long side >= R
+        dataset_tool.prepare_dataset(tmp_path / "wide", tmp_path / "p0", 64, pad=True, strict=True, progress=False)
+    padded = _read_levels(dataset_tool.prepare_dataset(tmp_path / "wide", tmp_path / "p", R, pad=True,
+                                                       progress=False)["out_dir"], R)[0]
+    assert padded[0].max() < 5 and padded[-1].max() < 5  # letterbox bars
+    assert padded[8, 0, 0] > 200 and padded[8, 8, 1] > 200 and padded[8, 15, 2] > 200
+
+
+def test_interrupted_prepare_leaves_no_dataset_and_rerun_completes(src, tmp_path, monkeypatch):
+    out = tmp_path / "ds"
+    add = dataset_tool.DatasetWriter.add
+
+    def failing_add(self, image, index=None):
+        if self.num_images == 3:
+            raise KeyboardInterrupt
+        add(self, image, index)
+
+    monkeypatch.setattr(dataset_tool.DatasetWriter, "add", failing_add)
+    with pytest.raises(KeyboardInterrupt):
+        dataset_tool.prepare_dataset(src, out, R, images_per_shard=2, progress=False)
+    assert not list(out.glob("*.tmp")) and not (out / "dataset.json").exists()
+    with pytest.raises(FileNotFoundError, match="interrupted"):
+        data.dataset_info(out)
+    monkeypatch.setattr(dataset_tool.DatasetWriter, "add", add)
+    assert dataset_tool.prepare_dataset(src, out, R, images_per_shard=2, progress=False)["num_images"] == len(GOOD)
+
+
+def test_killed_prepare_then_rerun(src, tmp_path):
+    """SIGKILL half way (no cleanup can run): the folder is not a dataset; prepare again finishes it."""
+    out = tmp_path / "ds"
+    script = (
+        "import os, signal, sys\n"
+        "from stylegan_tf import dataset_tool as t\n"
+        "add = t.DatasetWriter.add\n"
+        "def killing_add(self, image, index=None):\n"
+        "    if self.num_images == 5: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    add(self, image, index)\n"
+        "t.DatasetWriter.add = killing_add\n"
+        "t.prepare_dataset(sys.argv[1], sys.argv[2], 16, images_per_shard=2, progress=False)\n"
+    )
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-c", script, str(src), str(out)], env=env, capture_output=True)
+    assert proc.returncode == -9
+    assert list(out.glob("*.tmp")) and list(out.glob("r0016-*.tfrecord"))  # half a dataset on disk ...
+    with pytest.raises(FileNotFoundError, match="not a complete prepared dataset"):  # ... that is refused
+        data.make_dataset(out, R, 2)
+    summary = dataset_tool.prepare_dataset(src, out, R, images_per_shard=2, progress=False)
+    assert summary["num_images"] == len(GOOD)
+    assert not list(out.glob("*.tmp"))
+    shards = {name for names in summary["meta"]["shards"].values() for name in names}
+    assert {p.name for p in out.glob("*.tfrecord")} == shards  # no stale shards of the killed run
+    assert len(_read_levels(out, R)) == len(GOOD)
+
+
+def test_cli_prepare(src, tmp_path, capsys):
+    assert cli.main(["prepare", str(src), str(tmp_path / "ds"), "--resolution", "16"]) == 0
+    out = capsys.readouterr().out
+    assert f"wrote {len(GOOD)} images at 4, 8, 16 px" in out and "skipped 4 file(s)" in out and "z_small.png" in out
+    (tmp_path / "empty").mkdir()
+    assert cli.main(["prepare", str(tmp_path / "empty"), str(tmp_path / "o"), "--resolution", "16"]) == 2
+    assert "error: source" in capsys.readouterr().err
+    assert Path(tmp_path / "ds" / "dataset.json").exists()
