@@ -112,11 +112,12 @@ def test_fresh_process_without_stylegan_tf_gives_the_keras_images(exported, tmp_
     served = dict(np.load(tmp_path / "saved_model_outputs.npz"))
     expected = _keras_outputs(G, x)
     assert served["generate"].dtype == np.uint8 and served["generate"].shape == (3, 16, 16, 3)
-    np.testing.assert_array_equal(served["generate"], expected["generate"])
-    np.testing.assert_array_equal(served["signature_generate"], expected["generate"])
-    np.testing.assert_allclose(served["mapping"], expected["mapping"], atol=1e-6)
-    np.testing.assert_allclose(served["synthesis"], expected["synthesis"], atol=1e-6)
-    np.testing.assert_array_equal(served["style_mix"], expected["style_mix"])
+    # Measured bit-identical here; the tolerances only leave room for graph-vs-eager float rounding
+    # (a uint8 step where x * 127.5 + 127.5 lies at .5). Wrong noise or truncation moves pixels by tens.
+    for name in ("generate", "signature_generate", "style_mix"):
+        assert np.abs(served[name].astype(int) - expected[name.replace("signature_", "")]).max() <= 1, name
+    np.testing.assert_allclose(served["mapping"], expected["mapping"], atol=1e-5)
+    np.testing.assert_allclose(served["synthesis"], expected["synthesis"], atol=1e-5)
     assert np.abs(served["generate"][0].astype(int) - served["generate"][1]).max() > 0
 
 
