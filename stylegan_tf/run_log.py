@@ -19,37 +19,21 @@ import time
 import numpy as np
 import tensorflow as tf
 import tqdm
-from PIL import Image
 from tensorflow.core.framework import summary_pb2
 
+from stylegan_tf import viz
 from stylegan_tf.checkpoint import checkpoint_name, is_chief, write_json_atomic
 
 GRID_W, GRID_H = 8, 4  # 32 sample images per grid
 MIN_CELL = 32  # grids of smaller images are upscaled (nearest) to at least this many pixels per image
 
 
-def to_uint8(images) -> np.ndarray:
-    """[-1, 1] float NHWC -> uint8 NHWC, `x * 127.5 + 127.5` clipped to [0, 255] (official `convert_images_to_uint8`)."""
-    x = np.asarray(images, dtype=np.float32) * 127.5 + 127.5
-    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
-
-
-def image_grid(images, grid_w: int = GRID_W, min_cell: int = MIN_CELL) -> Image.Image:
-    """Tiles [N, H, W, C] images in [-1, 1] into a PIL image `grid_w` wide, upscaled (nearest) to >= `min_cell` px."""
-    x = to_uint8(images)
-    n, h, w, c = x.shape
-    grid_h = -(-n // grid_w)
-    x = np.concatenate([x, np.zeros((grid_h * grid_w - n, h, w, c), np.uint8)])
-    x = x.reshape(grid_h, grid_w, h, w, c).transpose(0, 2, 1, 3, 4).reshape(grid_h * h, grid_w * w, c)  # [gh*H, gw*W, C]
-    img = Image.fromarray(x[..., 0] if c == 1 else x)
-    scale = max(1, -(-min_cell // h))
-    return img.resize((img.width * scale, img.height * scale), Image.NEAREST) if scale > 1 else img
-
-
-def save_png_atomic(img: Image.Image, path: str):
-    tmp = os.path.join(os.path.dirname(path), f".tmp-{os.getpid()}-{os.path.basename(path)}")
-    img.save(tmp, format="PNG")
-    os.replace(tmp, path)
+def sample_grid(images, grid_w: int = GRID_W, min_cell: int = MIN_CELL) -> np.ndarray:
+    """[N, H, W, C] images in [-1, 1] -> one uint8 grid `grid_w` wide, upscaled (nearest) to >= `min_cell` px."""
+    images = viz.to_uint8(images)
+    scale = max(1, -(-min_cell // images.shape[1]))
+    images = images.repeat(scale, axis=1).repeat(scale, axis=2)  # nearest upscaling, [N, sH, sW, C]
+    return viz.image_grid(images, cols=grid_w)
 
 
 class RunLog:
@@ -154,10 +138,10 @@ class RunLog:
         """Renders the fixed latents with `G_ema` at `resolution` and saves `samples/fakes-<kimg>.png`."""
         images = G_ema(tf.constant(self._z), training=False, truncation_psi=1.0, noise_mode="const",
                        resolution=int(resolution))
-        img = image_grid(tf.cast(images, tf.float32).numpy())
+        grid = sample_grid(tf.cast(images, tf.float32).numpy())
         path = os.path.join(self.run_dir, "samples", f"fakes-{checkpoint_name(cur_nimg)[5:-4]}kimg.png")
-        save_png_atomic(img, path)
-        save_png_atomic(img, os.path.join(self.run_dir, "samples", "latest.png"))
+        viz.save_png(path, grid)  # written to a temporary name and renamed
+        viz.save_png(os.path.join(self.run_dir, "samples", "latest.png"), grid)
         return path
 
     def close(self):

@@ -15,7 +15,7 @@ from PIL import Image
 
 from stylegan_tf import StyleGANConfig, cli, preset
 from stylegan_tf.checkpoint import list_checkpoints
-from stylegan_tf.run_log import RunLog, image_grid, to_uint8
+from stylegan_tf.run_log import RunLog, sample_grid
 from stylegan_tf.schedule import phase_at
 from stylegan_tf.train_cli import DEMO
 
@@ -122,11 +122,12 @@ def test_run_log_writes_config_scalars_and_grids(tmp_path):
             "Timing/sec_per_kimg", "Progress/skipped_updates"} <= tags
 
 
-def test_image_grid_conversion():
-    x = np.array([-1.0, -0.5, 0.0, 1.0, 2.0], np.float32).reshape(1, 1, 5, 1)
-    np.testing.assert_array_equal(to_uint8(x).ravel(), [0, 64, 128, 255, 255])
-    img = image_grid(np.zeros((3, 64, 64, 3), np.float32), grid_w=2)
-    assert img.size == (128, 128)  # 2 x 2 cells, no upscaling at 64 px
+def test_sample_grid_upscales_small_images():
+    x = np.stack([np.full((8, 8, 3), v, np.float32) for v in (-1.0, 1.0, 0.0)])
+    grid = sample_grid(x, grid_w=2)
+    assert grid.shape == (64, 64, 3) and grid.dtype == np.uint8  # 2 x 2 cells of 32 px
+    assert grid[0, 0, 0] == 0 and grid[0, 63, 0] == 255 and grid[63, 0, 0] == 128  # x * 127.5 + 127.5
+    assert sample_grid(np.zeros((3, 64, 64, 3), np.float32), grid_w=2).shape == (128, 128, 3)  # no upscaling
 
 
 # -- a real run, killed and resumed ---------------------------------------------------------------
