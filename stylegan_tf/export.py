@@ -101,7 +101,12 @@ def export_saved_model(G, out_dir, version=1, overwrite=False):
     archive.track(G)
     for name, (fn, signature) in _endpoints(G).items():
         archive.add_endpoint(name, fn, input_signature=signature)
-    archive.write_out(tmp, verbose=False)
+    logger, level = tf.get_logger(), tf.get_logger().level
+    logger.setLevel("ERROR")  # TF logs "Assets written to ..." at INFO even with verbose=False
+    try:
+        archive.write_out(tmp, verbose=False)
+    finally:
+        logger.setLevel(level)
     if os.path.exists(final):
         shutil.rmtree(final)
     os.rename(tmp, final)
