@@ -125,7 +125,11 @@ def _lattice(coords, table):
     weights = np.zeros((len(coords), cells + 1), np.float32)  # [S, L] interpolation matrix
     weights[np.arange(len(coords)), i] = 1 - (x - i)
     weights[np.arange(len(coords)), i + 1] = x - i
-    return weights @ table @ weights.T  # [S, L] @ [N, L, L] @ [L, S] -> [N, S, S]
+    n, size = len(table), len(coords)
+    # two plain 2-D products (batched small matmuls are slow with multi-threaded BLAS)
+    rows = (table.reshape(n * (cells + 1), cells + 1) @ weights.T).reshape(n, cells + 1, size)  # [N, L, S]
+    out = weights @ rows.transpose(1, 0, 2).reshape(cells + 1, n * size)  # [S, N * S]
+    return out.reshape(size, n, size).transpose(1, 0, 2)  # [N, S, S]
 
 
 class _Canvas:
