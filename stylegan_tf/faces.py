@@ -133,17 +133,18 @@ def _lattice(coords, table):
 
 
 class _Canvas:
-    """Float RGB images [N, H, W, 3] with a painter that blends by anti-aliased coverage.
+    """Float RGB images, stored as colour planes [3, N, H, W], with an anti-aliased painter.
 
-    Painting touches only the samples a shape covers, which keeps small parts (eyes, freckles) cheap.
+    Painting touches only the samples a shape covers, which keeps small parts (eyes, freckles) cheap;
+    planes make those scattered reads and writes contiguous per channel.
     """
 
     def __init__(self, u, v, px, background):
         self.u, self.v, self.px = u, v, px
         self.shape = (len(background), v.shape[1], u.shape[2])
-        self.rgb = np.empty(self.shape + (3,), np.float32)
-        self.rgb[...] = np.asarray(background, np.float32).reshape(-1, 1, 1, 3)
-        self._flat = self.rgb.reshape(-1, 3)  # a view: writes go to rgb
+        self.rgb = np.empty((3,) + self.shape, np.float32)
+        self.rgb[...] = np.asarray(background, np.float32).T.reshape(3, -1, 1, 1)
+        self._flat = self.rgb.reshape(3, -1)  # a view: writes go to rgb
 
     def paint(self, d, color, opacity=1.0):
         d = np.broadcast_to(d, self.shape)
@@ -160,15 +161,17 @@ class _Canvas:
             h, w = self.shape[1:]
             u_idx = idx % w + (image * w if self.u.shape[0] > 1 else 0)  # coordinates may be per image
             v_idx = idx // w % h + (image * h if self.v.shape[0] > 1 else 0)
-            color = color(image, self.u.reshape(-1)[u_idx], self.v.reshape(-1)[v_idx])  # [K, 3]
+            channels = color(image, self.u.reshape(-1)[u_idx], self.v.reshape(-1)[v_idx]).T  # [3, K]
         else:
             color = np.asarray(color, np.float32)
-            color = color[image] if color.ndim == 2 else np.broadcast_to(color, (len(idx), 3))  # [K, 3]
+            channels = color.T[:, image] if color.ndim == 2 else color.reshape(3, 1)  # [3, K] or [3, 1]
         edge = c < 1.0  # inside the shape the colour is simply set
-        self._flat[idx[~edge]] = color[~edge]
-        idx, c, color = idx[edge], c[edge, None], color[edge]
-        old = self._flat[idx]
-        self._flat[idx] = old + c * (color - old)
+        inside, idx, c = idx[~edge], idx[edge], c[edge]
+        for plane, value in zip(self._flat, channels):
+            plane[inside] = value[~edge] if value.size > 1 else value
+            value = value[edge] if value.size > 1 else value
+            old = plane[idx]
+            plane[idx] = old + c * (value - old)
 
 
 def render_faces(factors, resolution, supersample=2):
@@ -186,10 +189,10 @@ def render_faces(factors, resolution, supersample=2):
     chunk = max(1, 2**20 // (resolution * supersample) ** 2)  # ~1M samples per pass keeps arrays in cache
     for s in range(0, len(factors), chunk):
         rgb = _render(factors[s : s + chunk], resolution * supersample)
-        n, r, ss = len(rgb), resolution, supersample
-        # box filter: [N, R*s, R*s, 3] -> [N, R, R, 3]
-        rgb = sum(rgb[:, i::ss, j::ss] for i in range(ss) for j in range(ss)) / (ss * ss)
-        out[s : s + chunk] = np.rint(np.clip(rgb, 0, 1) * 255)
+        ss = supersample
+        # box filter: [3, N, R*s, R*s] -> [3, N, R, R]
+        rgb = sum(rgb[:, :, i::ss, j::ss] for i in range(ss) for j in range(ss)) / (ss * ss)
+        out[s : s + chunk] = np.moveaxis(np.rint(np.clip(rgb, 0, 1) * 255), 0, -1)
     return out
 
 
@@ -210,7 +213,7 @@ def _render(f, size):
     freckles = detail[:, t * t + 2 :].reshape(n, 3, 12, 12)
 
     cv = _Canvas(u, v, px, bg)
-    cv.rgb *= 1 + _lattice(coords, texture)[..., None]  # background texture, zero mean
+    cv.rgb *= 1 + _lattice(coords, texture)  # background texture, zero mean
 
     theta = 0.45 * g("head_turn")
     sin_t, cos_t = np.sin(theta), np.cos(theta)
@@ -248,7 +251,7 @@ def _render(f, size):
     oy = np.clip(np.floor((y0.reshape(-1) + 1) / px), 0, size - height).astype(np.int32)
     cols = ox[:, None] + np.arange(width, dtype=np.int32)  # [N, width]
     rows = oy[:, None] + np.arange(height, dtype=np.int32)  # [N, height]
-    window = (np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :])
+    window = (slice(None), np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :])
     uw = ((cols + 0.5) * px - 1).astype(np.float32)[:, None, :]  # [N, 1, width]
     vw = ((rows + 0.5) * px - 1).astype(np.float32)[:, :, None]  # [N, height, 1]
     face = _Canvas(uw, vw, px, np.zeros((n, 3), np.float32))
