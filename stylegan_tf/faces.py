@@ -146,11 +146,15 @@ class _Canvas:
         self.rgb[...] = np.asarray(background, np.float32).T.reshape(3, -1, 1, 1)
         self._flat = self.rgb.reshape(3, -1)  # a view: writes go to rgb
 
-    def paint(self, d, color, opacity=1.0):
-        d = np.broadcast_to(d, self.shape)
+    def paint(self, d, color, opacity=1.0, rows=None):
+        """Paints the shape with signed distance d, given on all rows or on rows [r0, r1) only."""
+        n, h, w = self.shape
+        r0, r1 = rows or (0, h)
+        d = np.broadcast_to(d, (n, r1 - r0, w))
         idx = np.flatnonzero(d < 0.5 * self.px)  # samples with non-zero coverage
-        image = idx // (self.shape[1] * self.shape[2])
+        image = idx // ((r1 - r0) * w)
         c = np.minimum(0.5 - d.reshape(-1)[idx] / self.px, 1.0)
+        idx += image * (h - (r1 - r0)) * w + r0 * w  # index into the full canvas
         if np.ndim(opacity):  # per-image opacity: skip the images where it is 0
             opacity = np.asarray(opacity, np.float32).reshape(-1)[image]
             keep = opacity > 0
@@ -228,20 +232,30 @@ def _render(f, size):
                       + 1.5 * np.sin(5 * ang + phases[image, 1]))
         return hair[image] * (1 - strand_amp.reshape(-1)[image] * (0.5 + 0.5 * wave))[:, None]
 
-    cv.paint(_ellipse(u, v, hx, hy + b + 0.42, 2.2 * a, 0.5), _SHIRT)
-    long_hair = np.maximum(_ellipse(u, v, hair_x, hy + 0.3 * b, 1.2 * a, 1.3 * b), v - (hy + 1.25 * b))
-    cv.paint(long_hair, hair_tex, opacity=g("long_hair")[..., None])
-    cv.paint(_capsule(u, v, hx, hy + 0.5 * b, hx, hy + b + 0.4, 0.36 * a), skin * 0.85)
+    def band(top, bottom):  # rows [r0, r1) that hold a part in every image of the chunk, and their v
+        r0 = int(np.clip(np.floor((top.min() + 1) / px) - 1, 0, size))
+        r1 = int(np.clip(np.ceil((bottom.max() + 1) / px) + 1, r0 + 1, size))
+        return (r0, r1), v[:, r0:r1]
+
+    rows, vb = band(hy + b - 0.1, np.ones(1))
+    cv.paint(_ellipse(u, vb, hx, hy + b + 0.42, 2.2 * a, 0.5), _SHIRT, rows=rows)
+    rows, vb = band(hy - b, hy + 1.25 * b)
+    long_hair = np.maximum(_ellipse(u, vb, hair_x, hy + 0.3 * b, 1.2 * a, 1.3 * b), vb - (hy + 1.25 * b))
+    cv.paint(long_hair, hair_tex, opacity=g("long_hair")[..., None], rows=rows)
+    rows, vb = band(hy + 0.5 * b - 0.36 * a, np.ones(1))
+    cv.paint(_capsule(u, vb, hx, hy + 0.5 * b, hx, hy + b + 0.4, 0.36 * a), skin * 0.85, rows=rows)
+    rows, vb = band(hy + 0.02 * b - 0.22 * a, hy + 0.02 * b + 0.22 * a)
     for side in (-1, 1):  # ears, partly hidden behind the head when it turns
         ear_x = hx + side * a * (0.97 * cos_t) - 0.25 * a * sin_t
-        cv.paint(_ellipse(u, v, ear_x, hy + 0.02 * b, 0.13 * a, 0.22 * a), skin * 0.93)
-    head = _ellipse(u, v, hx, hy, a, b)
-    cv.paint(head, skin)
+        cv.paint(_ellipse(u, vb, ear_x, hy + 0.02 * b, 0.13 * a, 0.22 * a), skin * 0.93, rows=rows)
+    rows, vb = band(hy - b, hy + b)
+    cv.paint(_ellipse(u, vb, hx, hy, a, b), skin, rows=rows)
     # hair cap: a larger ellipse above the hairline, plus the sides of the head above the ears
+    rows, vb = band(hy - 1.11 * b, hy)
     hairline = hy - b * np.where(g("bangs") > 0, 0.3 + 0.03 * np.sin((u - hx) * 40), 0.5)
-    cap = np.maximum(_ellipse(u, v, hair_x, hy - 0.05 * b, 1.1 * a, 1.06 * b),
-                     np.minimum(v - hairline, np.maximum(-head, v - hy)))
-    cv.paint(cap, hair_tex)
+    cap = np.maximum(_ellipse(u, vb, hair_x, hy - 0.05 * b, 1.1 * a, 1.06 * b),
+                     np.minimum(vb - hairline, np.maximum(-_ellipse(u, vb, hx, hy, a, b), vb - hy)))
+    cv.paint(cap, hair_tex, rows=rows)
     # the facial features are small: paint them in a window round the face, not the whole image
     x0 = hx - 1.05 * a
     y0 = hy - 0.03 * b - 0.4 * a
