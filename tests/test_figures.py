@@ -110,6 +110,7 @@ def test_noise_components_switch_noise_per_layer_group(G_noisy):
     assert list(fresh) == ["all", "coarse", "fine", "none"] and fresh["all"].shape == (2, 16, 16, 3)
     _set_strength(G_noisy, G_noisy.num_ws - 1, 1.0)  # noise only matters in the last (fine) layer
     parts = F.noise_components(G_noisy, [1, 2])
+    np.testing.assert_array_equal(parts["all"], F.noise_components(G_noisy, [1, 2])["all"])  # deterministic
     np.testing.assert_array_equal(parts["coarse"], parts["none"])
     np.testing.assert_array_equal(parts["fine"], parts["all"])
     assert np.abs(parts["fine"] - parts["none"]).max() > 1e-3
@@ -131,6 +132,8 @@ def test_interpolation_frames_start_on_seeds_and_slerp_keeps_the_sphere(G):
         frames = F.interpolation_frames(G, [1, 2, 3], steps=3, space=space)
         assert frames.shape == (9, 16, 16, 3)
         np.testing.assert_allclose(frames[::3], F.generate_images(G, [1, 2, 3]), atol=1e-5)
+        np.testing.assert_array_equal(frames, F.interpolation_frames(G, [1, 2, 3], steps=3, space=space))
+        assert np.abs(frames[1] - frames[0]).max() > 0  # in-between frames are new images
     open_walk = F.interpolation_frames(G, [1, 2], steps=2, loop=False)
     assert open_walk.shape == (3, 16, 16, 3)
     np.testing.assert_allclose(open_walk[-1], F.generate_images(G, [2])[0], atol=1e-5)
