@@ -9,7 +9,7 @@ never `stylegan_tf`. Four signatures, with fixed input specs (name, dtype, shape
     synthesis(ws: float32 [N, num_ws, w_dim])                  -> images: float32 [N, R, R, C] in [-1, 1]
     style_mix(z_a, z_b: float32 [N, z_dim], crossover: int32 []) -> images: uint8 [N, R, R, C]
 
-`generate` truncates layers below the model's `truncation_cutoff` with the given psi (1 = off);
+Keras also adds `serving_default`, the same function as `generate`. `generate` truncates layers below the model's `truncation_cutoff` with the given psi (1 = off);
 `mapping` returns the untruncated ws; `style_mix` takes layers < crossover from z_a and the rest
 from z_b, then applies the model's default truncation (psi, cutoff), as `G(z)` does. uint8 is
 round(x * 127.5 + 127.5) clipped to [0, 255], the same as `stylegan_tf.viz.to_uint8`.
