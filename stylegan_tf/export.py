@@ -9,8 +9,8 @@ never `stylegan_tf`. Four signatures, with fixed input specs (name, dtype, shape
     synthesis(ws: float32 [N, num_ws, w_dim])                  -> images: float32 [N, R, R, C] in [-1, 1]
     style_mix(z_a, z_b: float32 [N, z_dim], crossover: int32 []) -> images: uint8 [N, R, R, C]
 
-Keras also adds `serving_default`, the same function as `generate`. `generate` truncates layers below the model's `truncation_cutoff` with the given psi (1 = off);
-`mapping` returns the untruncated ws; `style_mix` takes layers < crossover from z_a and the rest
+Keras also adds `serving_default`, the same function as `generate`. `generate` truncates layers
+below the model's `truncation_cutoff` with the given psi (1 = off); `mapping` returns the untruncated ws; `style_mix` takes layers < crossover from z_a and the rest
 from z_b, then applies the model's default truncation (psi, cutoff), as `G(z)` does. uint8 is
 round(x * 127.5 + 127.5) clipped to [0, 255], the same as `stylegan_tf.viz.to_uint8`.
 
@@ -18,7 +18,9 @@ Noise: the exported graph uses each layer's stored constant noise map (`noise_mo
 official `randomize_noise=False`), which is saved with the weights. The SavedModel is therefore
 deterministic, and `generate(z, psi)` equals `to_uint8(G(z, truncation_psi=psi, noise_mode="const"))`
 of the Keras model for the same inputs (that is what tests/test_export.py checks in a process where
-`stylegan_tf` cannot be imported). Fresh noise per call is not exported.
+`stylegan_tf` cannot be imported), up to float rounding: a traced graph may round differently from
+eager ops, which instance norm magnifies where a feature map is nearly constant (early in training);
+compare with the Keras model under `tf.function` for a tight match. Fresh noise per call is not exported.
 
 Inputs of another dtype or shape are refused by TensorFlow before the graph runs, with a message that
 lists the expected `TensorSpec`s. With `--onnx` (needs the optional `tf2onnx`), `generate` is also
