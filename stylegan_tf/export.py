@@ -10,9 +10,10 @@ never `stylegan_tf`. Four signatures, with fixed input specs (name, dtype, shape
     style_mix(z_a, z_b: float32 [N, z_dim], crossover: int32 []) -> images: uint8 [N, R, R, C]
 
 Keras also adds `serving_default`, the same function as `generate`. `generate` truncates layers
-below the model's `truncation_cutoff` with the given psi (1 = off); `mapping` returns the untruncated ws; `style_mix` takes layers < crossover from z_a and the rest
-from z_b, then applies the model's default truncation (psi, cutoff), as `G(z)` does. uint8 is
-round(x * 127.5 + 127.5) clipped to [0, 255], the same as `stylegan_tf.viz.to_uint8`.
+below the model's `truncation_cutoff` with the given psi (1 = off); `mapping` returns the
+untruncated ws; `style_mix` takes layers < crossover from z_a and the rest from z_b, then applies
+the model's default truncation (psi, cutoff), as `G(z)` does. uint8 is round(x * 127.5 + 127.5)
+clipped to [0, 255], the same as `stylegan_tf.viz.to_uint8`.
 
 Noise: the exported graph uses each layer's stored constant noise map (`noise_mode="const"`, the
 official `randomize_noise=False`), which is saved with the weights. The SavedModel is therefore
