@@ -180,3 +180,14 @@ def test_generate_cli_writes_every_figure(G, tmp_path, capsys):
     assert "invalid parse_seeds value" in capsys.readouterr().err
     assert cli.main(["generate", "--run", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_cli_option_parsers():
+    from stylegan_tf.generate_cli import parse_floats, parse_seeds, parse_styles
+
+    assert parse_seeds("0-3,10") == [0, 1, 2, 3, 10] and parse_seeds("7") == [7]
+    assert parse_floats("1,-0.5") == [1.0, -0.5]
+    assert parse_styles("fine") == "fine" and parse_styles("0-2") == [0, 1, 2]
+    assert parse_styles("coarse,middle,4-5") == ["coarse", "middle", [4, 5]]  # one entry per destination row
+    with pytest.raises(ValueError, match="bad seed list"):
+        parse_seeds("a-b")
