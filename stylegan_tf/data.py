@@ -180,8 +180,11 @@ def _context(ctx, global_batch_size):  # (per-pipeline batch, pipeline id, numbe
 def _flip(images, seed, pipeline_id, step):
     """Per-image horizontal flips (p = 0.5) that depend only on (seed, pipeline, batch number)."""
     key = tf.stack([tf.cast(seed, tf.int64) * 1_000_003 + pipeline_id, tf.cast(step, tf.int64)])
-    flip = tf.random.stateless_uniform(tf.shape(images)[:1], seed=key) < 0.5  # [B]
-    return tf.where(flip[:, None, None, None], tf.reverse(images, axis=[2]), images), flip
+    batch = tf.shape(images)[0]
+    flip = tf.random.stateless_uniform([batch], seed=key) < 0.5  # [B]
+    # pick each image from [images; mirrored images]: much faster than a broadcast tf.where on CPU
+    both = tf.concat([images, tf.reverse(images, axis=[2])], axis=0)  # [2B, H, W, C]
+    return tf.gather(both, tf.range(batch) + batch * tf.cast(flip, tf.int32)), flip
 
 
 def _tfrecord_pipeline(folder, meta, resolution, ctx, global_batch_size, mirror, seed, shuffle, repeat, labels):
@@ -217,10 +220,10 @@ def _tfrecord_pipeline(folder, meta, resolution, ctx, global_batch_size, mirror,
     def decode(step, records):
         ex = tf.io.parse_example(records, spec)
         images = tf.reshape(tf.io.decode_raw(ex["image"], tf.uint8), [batch, resolution, resolution, 3])
-        images = tf.cast(images, tf.float32) / 127.5 - 1.0  # [0, 255] -> [-1, 1]
         flip = tf.zeros([batch], tf.bool)
-        if mirror:
+        if mirror:  # on uint8, before the cast: a quarter of the bytes to move
             images, flip = _flip(images, seed, pipeline_id, step)
+        images = tf.cast(images, tf.float32) / 127.5 - 1.0  # [0, 255] -> [-1, 1]
         if table is None:
             return images
         y = {k: tf.gather(v, ex["index"]) for k, v in table.items()}
