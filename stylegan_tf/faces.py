@@ -24,14 +24,14 @@ FACTORS = (
     ("head_x", "continuous", -0.12, 0.12, "coarse", "horizontal head position, in half image widths"),
     ("head_y", "continuous", -0.08, 0.08, "coarse", "vertical head position, in half image heights"),
     ("head_turn", "continuous", -1.0, 1.0, "coarse", "yaw, -1 = turned to image left, +1 = to image right"),
-    ("head_size", "continuous", 0.85, 1.1, "coarse", "head width relative to the average head"),
+    ("head_size", "continuous", 0.85, 1.1, "coarse", "head half-width / 0.44 half image widths"),
     ("head_shape", "continuous", 1.15, 1.4, "coarse", "head height / head width (round to long)"),
     ("eyes_open", "binary", 0, 1, "middle", "1 = open eyes, 0 = closed lids"),
     ("smiling", "binary", 0, 1, "middle", "1 = open smile, 0 = straight mouth"),
     ("glasses", "binary", 0, 1, "middle", "1 = round glasses"),
     ("long_hair", "binary", 0, 1, "middle", "1 = hair down to the shoulders"),
     ("bangs", "binary", 0, 1, "middle", "1 = fringe over the forehead"),
-    ("eye_spacing", "continuous", 0.3, 0.45, "middle", "eye distance from the midline, in head half-widths"),
+    ("eye_spacing", "continuous", 0.48, 0.72, "middle", "eye distance from the midline, in head half-widths"),
     ("skin_tone", "continuous", 0.0, 1.0, "fine", "light to dark along a skin palette"),
     ("hair_color", "continuous", 0.0, 1.0, "fine", "black, brown, auburn, blond along a palette"),
     ("background_hue", "continuous", 0.0, 1.0, "fine", "hue of the background (HSV, s=0.35, v=0.9)"),
@@ -280,7 +280,7 @@ def _paint_face(cv, f, g, skin, hair, freckles, a, b, hx, hy, sin_t, cos_t):
     spacing, eye_y = g("eye_spacing"), hy - 0.03 * b
     eyes = []
     for side in (-1, 1):
-        ex = hx + a * (side * spacing * 1.6 * cos_t + 0.55 * sin_t)
+        ex = hx + a * (side * spacing * cos_t + 0.55 * sin_t)
         fore = 1 - 0.35 * side * sin_t  # foreshortening of the eye nearer the silhouette
         eyes.append((side, ex, fore))
         ew, eh = 0.19 * a * fore, 0.1 * a
