@@ -6,9 +6,9 @@ Sources (the config's `data` field):
     a folder               written by `python -m stylegan_tf prepare` (or by the cache below);
     "tfds:NAME"            a TensorFlow Datasets image set (needs tensorflow-datasets and, once, internet).
 
-The embedded dataset is generated on first use at the resolution asked for and cached as a
-prepared folder under <repo>/data/cache/ (or $STYLEGAN_TF_DATA_DIR); lower resolutions are the box-
-averaged levels of that folder, exactly as `prepare` stores them. Reals are processed as in the
+The embedded dataset is generated on first use at max(resolution, 64) and cached as a prepared
+folder under <repo>/data/cache/ (or $STYLEGAN_TF_DATA_DIR); lower resolutions are the box-averaged
+levels of that folder, exactly as `prepare` stores them. Reals are processed as in the
 official `process_reals`: uint8 -> [-1, 1], then a horizontal flip with p = 0.5 (mirror augment).
 Paper: Karras et al. 2019, Sec. 2 and appendix A (FFHQ, mirror augmentation).
 """
@@ -26,6 +26,7 @@ from stylegan_tf import dataset_tool, faces
 
 SYNTHETIC = "synthetic-faces"
 SYNTHETIC_MAX_RESOLUTION = 256
+SYNTHETIC_BASE_RESOLUTION = 64  # the cache is drawn at max(resolution, 64); lower levels are box averages
 SYNTHETIC_NUM_IMAGES = 10_000
 ACCEPTED = f'"{SYNTHETIC}" (or "{SYNTHETIC}:N"), a folder made by `python -m stylegan_tf prepare`, or tfds:NAME'
 
@@ -65,32 +66,32 @@ def _read_meta(folder):
 
 
 def synthetic_faces_path(resolution, num_images=SYNTHETIC_NUM_IMAGES, seed=0, progress=True):
-    """Returns the cached embedded dataset folder whose top level is the smallest >= `resolution`.
+    """Returns the cached embedded dataset folder that holds `resolution`, generating it on first use.
 
-    If none is cached, generates one with top level `resolution` into a temporary folder and renames it,
-    so concurrent or interrupted runs never see a half-written cache.
+    The faces are drawn at max(resolution, 64) and every level below is box-averaged from there, so
+    the images at 8-64 px are the same whichever resolution was asked for first. Generation writes
+    to a temporary folder that is renamed when complete: concurrent or interrupted runs never see a
+    half-written cache.
     """
-    _check_resolution(resolution, 8, SYNTHETIC_MAX_RESOLUTION, SYNTHETIC)
-    root = cache_dir()
-    prefix = f"{SYNTHETIC}-n{num_images}-seed{seed}-r"
-    cached = sorted((int(p.name[len(prefix):]), p) for p in root.glob(prefix + "*")
-                    if p.name[len(prefix):].isdigit() and (p / dataset_tool.META_FILE).is_file())
-    for top, path in cached:
-        if top >= resolution:
-            return path
+    _check_resolution(resolution, 4, SYNTHETIC_MAX_RESOLUTION, SYNTHETIC)
+    top = max(resolution, SYNTHETIC_BASE_RESOLUTION)
+    final = cache_dir() / f"{SYNTHETIC}-n{num_images}-seed{seed}-r{top}"
+    if (final / dataset_tool.META_FILE).is_file():
+        return final
     from tqdm import tqdm
 
-    final = root / f"{prefix}{resolution}"
-    tmp = root / f".{final.name}.tmp-{os.getpid()}"
+    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
     chunk = 256
-    with dataset_tool.DatasetWriter(tmp, resolution) as writer:
+    with dataset_tool.DatasetWriter(tmp, top) as writer, \
+            tqdm(total=num_images, desc=f"generating {SYNTHETIC} at {top}px (once)", unit="img",
+                 disable=not progress) as bar:
         labels = []
-        for start in tqdm(range(0, num_images, chunk), desc=f"{SYNTHETIC} {resolution}px", unit="chunk",
-                          disable=not progress):
-            images, factors = faces.generate_faces(min(chunk, num_images - start), resolution, seed, start)
+        for start in range(0, num_images, chunk):
+            images, factors = faces.generate_faces(min(chunk, num_images - start), top, seed, start)
             for image in images:
                 writer.add(image)
             labels.append(factors)
+            bar.update(len(images))
         writer.finish(labels=np.concatenate(labels), source=f"{SYNTHETIC} seed={seed}",
                       mirror_negate=list(faces.MIRROR_NEGATE))
     try:
