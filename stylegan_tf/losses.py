@@ -75,6 +75,14 @@ def g_wgan(fake_logits):
     return -_per_example(fake_logits)
 
 
+def d_wgan(real_logits, fake_logits):
+    """WGAN critic loss: `D(G(z)) - D(x)` (the negated Wasserstein estimate), loss.py:L46.
+
+    Returns: [N] float32.
+    """
+    return _per_example(fake_logits) - _per_example(real_logits)
+
+
 def wgan_gradient_penalty(D, reals, fakes, alpha, target=1.0):
     """Squared deviation of the critic's gradient norm from `target` on random interpolates.
 
@@ -117,7 +125,7 @@ def d_wgan_gp(D, reals, fakes, real_logits, fake_logits, *, wgan_lambda=10.0, wg
 
     Returns: [N] float32.
     """
-    loss = _per_example(fake_logits) - _per_example(real_logits)  # Wasserstein estimate, negated
+    loss = d_wgan(real_logits, fake_logits)
     gp = wgan_gradient_penalty(D, reals, fakes, alpha, wgan_target)
     loss += gp * (wgan_lambda / (wgan_target**2))
     loss += wgan_drift(real_logits) * wgan_epsilon

@@ -1,0 +1,212 @@
+"""Trainer: progressive growing of G and D under any tf.distribute strategy, in one explicit loop.
+
+The loop follows the official `training_loop()` (NVlabs/stylegan `training/training_loop.py`, SPEC §4):
+
+    while cur_nimg < total:
+        phase = phase_at(cur_nimg)                 # lod, resolution, batch, lr (schedule.py)
+        assign lod to G, D, G_ema; set lr; reset Adam at each lod boundary
+        reals = next batch at phase.resolution     # a new pipeline only when resolution/batch change
+        step(reals)                                # D step (+R1), G step (+mixing), G_ema, cur_nimg += batch
+        every tick: log; every checkpoint_kimg: checkpoint
+    checkpoint
+
+The step itself (random draws, loss reduction over replicas, skipping non-finite updates) is in
+train_step.py; it is compiled once per (resolution, batch) and never retraced when lod changes.
+"""
+
+import math
+import sys
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from stylegan_tf.discriminator import build_discriminator
+from stylegan_tf.generator import build_generator
+from stylegan_tf.schedule import phase_at
+from stylegan_tf.train_step import make_train_step
+
+
+class Trainer:
+    """Owns G, D, G_ema, both Adams and the counters, and runs the training loop.
+
+    Args:
+        cfg: A `StyleGANConfig`.
+        out_dir: Run folder (used by the caller's `log` and `checkpointer`; kept for reference).
+        strategy: A tf.distribute strategy (default: the current one, i.e. one device).
+        checkpointer: Optional object with `save(trainer)`, called every `cfg.checkpoint_kimg` and at the end.
+        log: Optional object with `tick(trainer, phase, stats)`, `progress(n_images)` and `close()`.
+        dataset_fn: Optional `fn(resolution, global_batch) -> tf.data.Dataset` of [B, R, R, C] batches
+            in [-1, 1] (tests use it); default: `stylegan_tf.data.make_dataset(cfg.data, ...)`.
+
+    Attributes:
+        G, D, G_ema: The networks (G_ema starts as a copy of G).
+        G_opt, D_opt: Keras Adam optimizers (beta = (cfg.adam_beta1, cfg.adam_beta2), eps = cfg.adam_epsilon).
+        cur_nimg: int64 variable, real images shown so far.
+        skipped: int64 variable, updates skipped because a gradient was not finite.
+        step: int64 variable, steps done; with cfg.seed it is the whole RNG state of training.
+        trace_count: Python traces of the train steps (a test checks lod changes never retrace).
+    """
+
+    def __init__(self, cfg, *, out_dir=None, strategy=None, checkpointer=None, log=None, dataset_fn=None):
+        self.cfg = cfg
+        self.out_dir = out_dir
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.checkpointer = checkpointer
+        self.log = log
+        self.dataset_fn = dataset_fn
+        self.trace_count = 0
+        self._steps = {}  # (resolution, global batch) -> compiled step
+        self.last_stats = {}
+        mixed = keras.mixed_precision.global_policy().compute_dtype == "float16"
+        keras.utils.set_random_seed(cfg.seed)  # weight initialisation is reproducible from the config
+        with self.strategy.scope():
+            self.G = build_generator(cfg, name="G")
+            self.D = build_discriminator(cfg, name="D")
+            self.G_ema = build_generator(cfg, name="G_ema")
+            for v_ema, v in zip(self.G_ema.weights, self.G.weights):
+                v_ema.assign(v)
+            self.G_opt, self.D_opt = (
+                keras.optimizers.Adam(learning_rate=float(cfg.lr_base), beta_1=cfg.adam_beta1,
+                                      beta_2=cfg.adam_beta2, epsilon=cfg.adam_epsilon, name=name)
+                for name in ("G_opt", "D_opt"))
+            self.G_opt.build(self.G.trainable_variables)
+            self.D_opt.build(self.D.trainable_variables)
+            counter = dict(dtype=tf.int64, trainable=False, aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+            self.cur_nimg = tf.Variable(0, name="cur_nimg", **counter)
+            self.skipped = tf.Variable(0, name="skipped", **counter)
+            self.step = tf.Variable(0, name="step", **counter)
+            self.G_loss_scale = self.D_loss_scale = self.G_good_steps = self.D_good_steps = None
+            if mixed:  # dynamic loss scaling for float16 compute (see train_step.py)
+                scale = dict(trainable=False, aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+                self.G_loss_scale = tf.Variable(2.0**15, name="G_loss_scale", **scale)
+                self.D_loss_scale = tf.Variable(2.0**15, name="D_loss_scale", **scale)
+                self.G_good_steps = tf.Variable(0, dtype=tf.int64, name="G_good_steps", **scale)
+                self.D_good_steps = tf.Variable(0, dtype=tf.int64, name="D_good_steps", **scale)
+
+    def checkpoint_objects(self) -> dict:
+        """Every trackable a checkpoint must hold to resume exactly, for `tf.train.Checkpoint(**objects)`.
+
+        Networks and optimizers are given as lists of ALL their variables (weights, lod, w_avg, const
+        noise, the layers' seed-generator states; Adam moments, step and learning rate): Keras 3 layers
+        kept in Python lists are invisible to TF's object graph, so `tf.train.Checkpoint(G=G)` would
+        silently leave most of G_ema out. Lists restore by position; the build order is fixed.
+        """
+        objects = {name: list(getattr(self, name).variables) for name in ("G", "D", "G_ema", "G_opt", "D_opt")}
+        objects.update(cur_nimg=self.cur_nimg, skipped=self.skipped, step=self.step)
+        if self.G_loss_scale is not None:
+            objects.update(G_loss_scale=self.G_loss_scale, D_loss_scale=self.D_loss_scale,
+                           G_good_steps=self.G_good_steps, D_good_steps=self.D_good_steps)
+        return objects
+
+    def phase(self, cur_nimg=None):
+        """The schedule's Phase at `cur_nimg` (default: now), with the batch rounded to the replicas."""
+        nimg = int(self.cur_nimg.numpy()) if cur_nimg is None else cur_nimg
+        return phase_at(nimg, self.cfg, num_replicas=self.strategy.num_replicas_in_sync)
+
+    def train(self, total_kimg=None, *, progress=True):
+        """Trains until `total_kimg` (default `cfg.total_kimg`) thousand real images have been shown."""
+        cfg = self.cfg
+        total_nimg = int(round((cfg.total_kimg if total_kimg is None else total_kimg) * 1000))
+        cur_nimg = int(self.cur_nimg.numpy())
+        tick_nimg, ckpt_nimg = _interval(cfg.tick_kimg), _interval(cfg.checkpoint_kimg)
+        next_tick, next_ckpt = _next_multiple(cur_nimg, tick_nimg), _next_multiple(cur_nimg, ckpt_nimg)
+        # Adam is reset whenever floor(lod) or ceil(lod) changes; G.lod still holds the last step's lod
+        prev_lod = float(self.G.lod.numpy()) if cur_nimg > 0 else None
+        data_key, batches, lr = None, None, None
+        saved_nimg, tick_start, tick_nimg0, skipped0 = None, time.time(), cur_nimg, int(self.skipped.numpy())
+
+        while cur_nimg < total_nimg:
+            phase = self.phase(cur_nimg)
+            lod = float(np.float32(phase.lod))  # the value the lod variables will hold
+
+            # 1. level of detail (no retrace: lod is a variable) and learning rate
+            for net in (self.G, self.D, self.G_ema):
+                net.lod.assign(lod)
+            if phase.lr != lr:
+                lr = phase.lr
+                self.G_opt.learning_rate.assign(lr)
+                self.D_opt.learning_rate.assign(lr)
+
+            # 2. fresh Adam state at each new lod interval (official reset_opt_for_new_lod)
+            if cfg.reset_opt_for_new_lod and (prev_lod is None or _lod_bounds(lod) != _lod_bounds(prev_lod)):
+                reset_optimizer(self.G_opt)
+                reset_optimizer(self.D_opt)
+            prev_lod = lod
+
+            # 3. a batch of reals at the networks' resolution (new pipeline when resolution or batch change)
+            if data_key != (phase.resolution, phase.batch_size):
+                data_key = (phase.resolution, phase.batch_size)
+                batches = iter(self.make_batches(phase.resolution, phase.batch_size))
+            reals = next(batches)
+
+            # 4. D step, G step, G_ema update, cur_nimg += batch (one compiled call)
+            stats = self.train_step(phase.resolution, phase.batch_size)(reals)
+            cur_nimg += phase.batch_size
+            if self.log is not None and progress:
+                self.log.progress(phase.batch_size)
+
+            # 5. ticks and checkpoints
+            if cur_nimg >= next_tick or cur_nimg >= total_nimg:
+                dt = time.time() - tick_start
+                stats = {k: float(v) for k, v in stats.items()}
+                skipped = int(self.skipped.numpy())
+                stats.update(kimg=cur_nimg / 1000.0, lod=phase.lod, lr=phase.lr, skipped=skipped,
+                             images_per_sec=(cur_nimg - tick_nimg0) / max(dt, 1e-9),
+                             sec_per_kimg=dt / max((cur_nimg - tick_nimg0) / 1000.0, 1e-9))
+                if skipped > skipped0:
+                    print(f"warning: {skipped - skipped0} update(s) skipped since the last tick: non-finite "
+                          f"gradients (kimg {cur_nimg / 1000:.3f})", file=sys.stderr, flush=True)
+                self.last_stats = stats
+                if self.log is not None:
+                    self.log.tick(self, phase, stats)
+                next_tick = _next_multiple(cur_nimg, tick_nimg)
+                tick_start, tick_nimg0, skipped0 = time.time(), cur_nimg, skipped
+            if self.checkpointer is not None and cur_nimg >= next_ckpt:
+                self.checkpointer.save(self)
+                saved_nimg, next_ckpt = cur_nimg, _next_multiple(cur_nimg, ckpt_nimg)
+
+        if self.checkpointer is not None and saved_nimg != cur_nimg:
+            self.checkpointer.save(self)
+        if self.log is not None:
+            self.log.close()
+
+    def train_step(self, resolution, batch_size):
+        """The compiled step for (resolution, global batch), built on first use."""
+        key = (resolution, batch_size)
+        if key not in self._steps:
+            self._steps[key] = make_train_step(self, resolution, batch_size)
+        return self._steps[key]
+
+    def make_batches(self, resolution, batch_size):
+        """A distributed dataset of global batches [B, R, R, C] in [-1, 1], split over the replicas."""
+        if self.dataset_fn is not None:
+            ds = self.dataset_fn(resolution, batch_size)
+        else:
+            from stylegan_tf.data import make_dataset  # the data pipeline (mirroring happens there)
+
+            ds = make_dataset(self.cfg.data, resolution, batch_size, strategy=self.strategy,
+                              mirror_augment=self.cfg.mirror_augment, seed=self.cfg.seed)
+        if isinstance(ds, tf.data.Dataset):
+            ds = self.strategy.experimental_distribute_dataset(ds)
+        return ds
+
+
+def reset_optimizer(opt):
+    """Zeroes Adam's moments and step count (bias correction restarts); keeps the learning rate."""
+    for v in opt.variables:
+        if v is not opt.learning_rate:
+            v.assign(tf.zeros(v.shape, v.dtype))
+
+
+def _lod_bounds(lod):
+    return math.floor(lod), math.ceil(lod)
+
+
+def _interval(kimg):
+    return max(int(round(kimg * 1000)), 1)
+
+
+def _next_multiple(nimg, interval):
+    return (nimg // interval + 1) * interval
