@@ -14,6 +14,8 @@ Drawing is vectorised over many faces at once with NumPy. Each part is a signed 
 (negative inside), painted with coverage clip(0.5 - d / pixel, 0, 1); that analytic coverage plus
 `supersample`x supersampling and a box filter gives anti-aliased edges at every resolution.
 Images depend only on (seed, index), never on how many are drawn together.
+
+Paper: Karras et al. 2019, Sec. 3.1 (styles by scale) and Sec. 3.2 (stochastic variation).
 See data/README.md for the factor table and a picture grid.
 """
 

@@ -180,3 +180,23 @@ def test_tfds_missing_or_offline_is_explained(monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorflow_datasets", fake)
     with pytest.raises(ValueError, match="connect to the internet"):
         data.make_dataset("tfds:celeb_a", 8, 8)
+
+
+def test_tfds_source_is_cropped_resized_and_batched(monkeypatch):
+    """The tfds path with a stand-in for tensorflow_datasets (the real one would download)."""
+    images = np.zeros((12, 24, 40, 3), np.uint8)
+    images[:, :, 8:32] = 200  # the centre square is bright, the 8-column side bands black
+
+    def load(name, split, shuffle_files, download, read_config):
+        assert name == "tiny" and split == "train"
+        return tf.data.Dataset.from_tensor_slices({"image": images, "label": np.arange(12)})
+
+    fake = types.SimpleNamespace(load=load, ReadConfig=lambda **kwargs: kwargs)
+    monkeypatch.setitem(sys.modules, "tensorflow_datasets", fake)
+    ds = data.make_dataset("tfds:tiny", 8, 4, seed=1)
+    assert ds.element_spec.shape == (4, 8, 8, 3) and ds.element_spec.dtype == tf.float32
+    batch = next(iter(ds)).numpy()
+    np.testing.assert_allclose(batch, 200 / 127.5 - 1, atol=1e-6)  # centre crop: no black band left
+    with pytest.raises(ValueError, match="with_labels"):
+        data.make_dataset("tfds:tiny", 8, 4, with_labels=True)
+
