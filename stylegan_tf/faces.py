@@ -191,6 +191,9 @@ def render_faces(factors, resolution, supersample=2):
     Returns:
         uint8 array [N, resolution, resolution, 3].
     """
+    missing = sorted(set(FACTOR_NAMES) - set(getattr(factors, "dtype", np.dtype([])).names or ()))
+    if missing:
+        raise ValueError(f"factors lack the field(s) {missing}: pass records from sample_factors (LABEL_DTYPE)")
     out = np.empty((len(factors), resolution, resolution, 3), np.uint8)
     chunk = max(1, 2**20 // (resolution * supersample) ** 2)  # ~1M samples per pass keeps arrays in cache
     for s in range(0, len(factors), chunk):

@@ -34,6 +34,11 @@ def test_deterministic_per_seed_and_index():
     assert np.abs(other.astype(int) - images).mean() > 10
 
 
+def test_render_needs_factor_records():
+    with pytest.raises(ValueError, match="head_x.*sample_factors"):
+        faces.render_faces(np.zeros((2, 3)), 16)
+
+
 def test_factors_cover_their_documented_ranges():
     factors = faces.sample_factors(2000, seed=0)
     assert len(faces.BINARY_ATTRIBUTES) >= 5
