@@ -17,6 +17,7 @@ import importlib
 import json
 import math
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +81,9 @@ def synthetic_faces_path(resolution, num_images=SYNTHETIC_NUM_IMAGES, seed=0, pr
         return final
     from tqdm import tqdm
 
+    for stale in final.parent.glob(f".{final.name}.tmp-*"):  # left by a killed run: remove if its process is gone
+        if not _process_alive(int(stale.name.rsplit("-", 1)[1])):
+            shutil.rmtree(stale, ignore_errors=True)
     tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
     chunk = 256
     with dataset_tool.DatasetWriter(tmp, top) as writer, \
@@ -97,10 +101,18 @@ def synthetic_faces_path(resolution, num_images=SYNTHETIC_NUM_IMAGES, seed=0, pr
     try:
         os.rename(tmp, final)
     except OSError:  # another process finished first: use its copy
-        for p in tmp.iterdir():
-            p.unlink()
-        tmp.rmdir()
+        shutil.rmtree(tmp, ignore_errors=True)
     return final
+
+
+def _process_alive(pid):
+    try:
+        os.kill(pid, 0)  # signal 0: only checks that the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _check_resolution(resolution, low, high, source):

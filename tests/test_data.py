@@ -60,6 +60,15 @@ def test_range_dtype_static_shape_and_values(cache):
     assert np.abs((low + 1) * 127.5 - box).max() <= 1.0 + 1e-3
 
 
+def test_generation_killed_earlier_is_cleaned_up(tmp_path, monkeypatch):
+    monkeypatch.setenv("STYLEGAN_TF_DATA_DIR", str(tmp_path))
+    dead = tmp_path / ".synthetic-faces-n8-seed0-r64.tmp-999999999"  # no such process
+    dead.mkdir()
+    (dead / "r0064-00000.tfrecord.tmp").write_bytes(b"half")
+    path = data.synthetic_faces_path(8, 8, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
 def test_cache_is_drawn_once_at_64px_and_reused(cache):
     stamp = (cache / "dataset.json").stat().st_mtime_ns
     assert cache.name.endswith("-r64")
