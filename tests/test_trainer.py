@@ -116,3 +116,23 @@ def test_resume_from_checkpoint_objects_is_exact(trainer, tmp_path):
         assert len(got) == len(straight[k])
         for a, b in zip(got, straight[k]):
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7, err_msg=k)
+
+
+def test_wgan_gp_preset_A_under_mixed_precision_trains_on_cpu():
+    cfg = preset("A", resolution=8, fmap_base=32, fmap_max=16, z_dim=16, w_dim=16, lod_initial_resolution=8,
+                 minibatch_base=4, minibatch_dict={}, tick_kimg=0.004)
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        t = Trainer(cfg, dataset_fn=random_reals)
+        assert t.G_loss_scale is not None and "G_loss_scale" in t.checkpoint_objects()
+        G0, D0 = values(t.G.trainable_weights), values(t.D.trainable_weights)
+        t.train(total_kimg=0.012, progress=False)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert {"G_loss", "D_loss", "GP"} <= set(t.last_stats)
+    assert all(np.isfinite(t.last_stats[k]) for k in ("G_loss", "D_loss", "GP"))
+    assert all(v.dtype == "float32" and np.all(np.isfinite(v.numpy())) for v in t.G.weights + t.D.weights)
+    assert max_diff(values(t.G.trainable_weights), G0) > 0 and max_diff(values(t.D.trainable_weights), D0) > 0
+    # each overflowing float16 step is skipped and halves its loss scale (no growth within 3 steps)
+    halvings = sum(np.log2(2.0**15 / float(s.numpy())) for s in (t.G_loss_scale, t.D_loss_scale))
+    assert halvings == int(t.skipped.numpy())
