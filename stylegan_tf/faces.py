@@ -148,10 +148,15 @@ class _Canvas:
         self.rgb[...] = np.asarray(background, np.float32).T.reshape(3, -1, 1, 1)
         self._flat = self.rgb.reshape(3, -1)  # a view: writes go to rgb
 
-    def paint(self, d, color, opacity=1.0, rows=None):
-        """Paints the shape with signed distance d, given on all rows or on rows [r0, r1) only."""
+    def paint(self, d, color, opacity=1.0, rows=None, dense=False):
+        """Paints the shape with signed distance d, given on all rows or on rows [r0, r1) only.
+
+        `dense=True` suits large plain-coloured shapes: plain array arithmetic, no index bookkeeping.
+        """
         n, h, w = self.shape
         r0, r1 = rows or (0, h)
+        if dense:
+            return self._paint_dense(np.broadcast_to(d, (n, r1 - r0, w)), color, opacity, r0, r1)
         d = np.broadcast_to(d, (n, r1 - r0, w))
         idx = np.flatnonzero(d < 0.5 * self.px)  # samples with non-zero coverage
         image = idx // ((r1 - r0) * w)
@@ -178,6 +183,17 @@ class _Canvas:
             value = value[edge] if value.size > 1 else value
             old = plane[idx]
             plane[idx] = old + c * (value - old)
+
+
+    def _paint_dense(self, d, color, opacity, r0, r1):
+        c = np.clip(0.5 - d / self.px, 0.0, 1.0)  # [N, r1 - r0, W]
+        if np.ndim(opacity):
+            c *= np.asarray(opacity, np.float32).reshape(-1, 1, 1)
+        elif opacity != 1.0:
+            c *= opacity
+        color = np.asarray(color, np.float32).reshape(-1, 3)  # [N or 1, 3]
+        for plane, value in zip(self.rgb[:, :, r0:r1], color.T.reshape(3, -1, 1, 1)):
+            plane += c * (value - plane)
 
 
 def render_faces(factors, resolution, supersample=2):
@@ -243,18 +259,18 @@ def _render(f, size):
         return (r0, r1), v[:, r0:r1]
 
     rows, vb = band(hy + b - 0.1, np.ones(1))
-    cv.paint(_ellipse(u, vb, hx, hy + b + 0.42, 2.2 * a, 0.5), _SHIRT, rows=rows)
+    cv.paint(_ellipse(u, vb, hx, hy + b + 0.42, 2.2 * a, 0.5), _SHIRT, rows=rows, dense=True)
     rows, vb = band(hy - b, hy + 1.25 * b)
     long_hair = np.maximum(_ellipse(u, vb, hair_x, hy + 0.3 * b, 1.2 * a, 1.3 * b), vb - (hy + 1.25 * b))
     cv.paint(long_hair, hair_tex, opacity=g("long_hair")[..., None], rows=rows)
     rows, vb = band(hy + 0.5 * b - 0.36 * a, np.ones(1))
-    cv.paint(_capsule(u, vb, hx, hy + 0.5 * b, hx, hy + b + 0.4, 0.36 * a), skin * 0.85, rows=rows)
+    cv.paint(_capsule(u, vb, hx, hy + 0.5 * b, hx, hy + b + 0.4, 0.36 * a), skin * 0.85, rows=rows, dense=True)
     rows, vb = band(hy + 0.02 * b - 0.22 * a, hy + 0.02 * b + 0.22 * a)
     for side in (-1, 1):  # ears, partly hidden behind the head when it turns
         ear_x = hx + side * a * (0.97 * cos_t) - 0.25 * a * sin_t
         cv.paint(_ellipse(u, vb, ear_x, hy + 0.02 * b, 0.13 * a, 0.22 * a), skin * 0.93, rows=rows)
     rows, vb = band(hy - b, hy + b)
-    cv.paint(_ellipse(u, vb, hx, hy, a, b), skin, rows=rows)
+    cv.paint(_ellipse(u, vb, hx, hy, a, b), skin, rows=rows, dense=True)
     # hair cap: a larger ellipse above the hairline, plus the sides of the head above the ears
     rows, vb = band(hy - 1.11 * b, hy)
     hairline = hy - b * np.where(g("bangs") > 0, 0.3 + 0.03 * np.sin((u - hx) * 40), 0.5)
