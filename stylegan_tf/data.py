@@ -128,12 +128,14 @@ def dataset_info(source):
 
     Returns:
         dict with `kind` ("synthetic", "folder" or "tfds"), `resolution` (largest available, None if
-        unknown), `num_images`, `has_labels` and `label_fields`.
+        unknown), `num_images`, `has_labels` and `label_fields`; `levels` (resolutions held) except
+        for tfds, which is resized on the fly; `path` for folders.
     """
     source = str(source)
     if _is_synthetic(source):
         return {"kind": "synthetic", "resolution": SYNTHETIC_MAX_RESOLUTION, "num_images": _parse_synthetic(source),
-                "has_labels": True, "label_fields": list(faces.FACTOR_NAMES)}
+                "has_labels": True, "label_fields": list(faces.FACTOR_NAMES),
+                "levels": [2**k for k in range(2, int(math.log2(SYNTHETIC_MAX_RESOLUTION)) + 1)]}
     if source.startswith("tfds:"):
         return _tfds_info(source[5:])
     meta = _read_meta(source)
