@@ -115,59 +115,64 @@ class Trainer:
         # Adam is reset whenever floor(lod) or ceil(lod) changes; G.lod still holds the last step's lod
         prev_lod = float(self.G.lod.numpy()) if cur_nimg > 0 else None
         data_key, batches, lr = None, None, None
-        saved_nimg, tick_start, tick_nimg0, skipped0 = None, time.time(), cur_nimg, int(self.skipped.numpy())
+        saved_nimg, tick_start, tick_nimg0, skipped0 = cur_nimg, time.time(), cur_nimg, int(self.skipped.numpy())
 
-        while cur_nimg < total_nimg:
-            phase = self.phase(cur_nimg)
-            lod = float(np.float32(phase.lod))  # the value the lod variables will hold
+        try:
+            while cur_nimg < total_nimg:
+                phase = self.phase(cur_nimg)
+                lod = float(np.float32(phase.lod))  # the value the lod variables will hold
 
-            # 1. level of detail (no retrace: lod is a variable) and learning rate
-            for net in (self.G, self.D, self.G_ema):
-                net.lod.assign(lod)
-            if phase.lr != lr:
-                lr = phase.lr
-                self.G_opt.learning_rate.assign(lr)
-                self.D_opt.learning_rate.assign(lr)
+                # 1. level of detail (no retrace: lod is a variable) and learning rate
+                for net in (self.G, self.D, self.G_ema):
+                    net.lod.assign(lod)
+                if phase.lr != lr:
+                    lr = phase.lr
+                    self.G_opt.learning_rate.assign(lr)
+                    self.D_opt.learning_rate.assign(lr)
 
-            # 2. fresh Adam state at each new lod interval (official reset_opt_for_new_lod)
-            if cfg.reset_opt_for_new_lod and (prev_lod is None or _lod_bounds(lod) != _lod_bounds(prev_lod)):
-                reset_optimizer(self.G_opt)
-                reset_optimizer(self.D_opt)
-            prev_lod = lod
+                # 2. fresh Adam state at each new lod interval (official reset_opt_for_new_lod)
+                if cfg.reset_opt_for_new_lod and (prev_lod is None or _lod_bounds(lod) != _lod_bounds(prev_lod)):
+                    reset_optimizer(self.G_opt)
+                    reset_optimizer(self.D_opt)
+                prev_lod = lod
 
-            # 3. a batch of reals at the networks' resolution (new pipeline when resolution or batch change)
-            if data_key != (phase.resolution, phase.batch_size):
-                data_key = (phase.resolution, phase.batch_size)
-                batches = iter(self.make_batches(phase.resolution, phase.batch_size))
-            reals = next(batches)
+                # 3. a batch of reals at the networks' resolution (new pipeline when resolution or batch change)
+                if data_key != (phase.resolution, phase.batch_size):
+                    data_key = (phase.resolution, phase.batch_size)
+                    batches = iter(self.make_batches(phase.resolution, phase.batch_size))
+                reals = next(batches)
 
-            # 4. D step, G step, G_ema update, cur_nimg += batch (one compiled call)
-            stats = self.train_step(phase.resolution, phase.batch_size)(reals)
-            cur_nimg += phase.batch_size
-            if self.log is not None and progress:
-                self.log.progress(phase.batch_size)
+                # 4. D step, G step, G_ema update, cur_nimg += batch (one compiled call)
+                stats = self.train_step(phase.resolution, phase.batch_size)(reals)
+                cur_nimg += phase.batch_size
+                if self.log is not None and progress:
+                    self.log.progress(phase.batch_size)
 
-            # 5. ticks and checkpoints
-            if cur_nimg >= next_tick or cur_nimg >= total_nimg:
-                dt = time.time() - tick_start
-                stats = {k: float(v) for k, v in stats.items()}
-                skipped = int(self.skipped.numpy())
-                stats.update(kimg=cur_nimg / 1000.0, lod=phase.lod, lr=phase.lr, skipped=skipped,
-                             images_per_sec=(cur_nimg - tick_nimg0) / max(dt, 1e-9),
-                             sec_per_kimg=dt / max((cur_nimg - tick_nimg0) / 1000.0, 1e-9))
-                if skipped > skipped0:
-                    print(f"warning: {skipped - skipped0} update(s) skipped since the last tick: non-finite "
-                          f"gradients (kimg {cur_nimg / 1000:.3f})", file=sys.stderr, flush=True)
-                self.last_stats = stats
-                if self.log is not None:
-                    self.log.tick(self, phase, stats)
-                next_tick = _next_multiple(cur_nimg, tick_nimg)
-                tick_start, tick_nimg0, skipped0 = time.time(), cur_nimg, skipped
-            if self.checkpointer is not None and cur_nimg >= next_ckpt:
+                # 5. ticks and checkpoints
+                if cur_nimg >= next_tick or cur_nimg >= total_nimg:
+                    dt = time.time() - tick_start
+                    stats = {k: float(v) for k, v in stats.items()}
+                    skipped = int(self.skipped.numpy())
+                    stats.update(kimg=cur_nimg / 1000.0, lod=phase.lod, lr=phase.lr, skipped=skipped,
+                                 images_per_sec=(cur_nimg - tick_nimg0) / max(dt, 1e-9),
+                                 sec_per_kimg=dt / max((cur_nimg - tick_nimg0) / 1000.0, 1e-9))
+                    if skipped > skipped0:
+                        print(f"warning: {skipped - skipped0} update(s) skipped since the last tick: non-finite "
+                              f"gradients (kimg {cur_nimg / 1000:.3f})", file=sys.stderr, flush=True)
+                    self.last_stats = stats
+                    if self.log is not None:
+                        self.log.tick(self, phase, stats)
+                    next_tick = _next_multiple(cur_nimg, tick_nimg)
+                    tick_start, tick_nimg0, skipped0 = time.time(), cur_nimg, skipped
+                if self.checkpointer is not None and cur_nimg >= next_ckpt:
+                    self.checkpointer.save(self)
+                    saved_nimg, next_ckpt = cur_nimg, _next_multiple(cur_nimg, ckpt_nimg)
+        except KeyboardInterrupt:  # Ctrl-C: keep everything up to the last finished step
+            if self.checkpointer is not None and int(self.cur_nimg.numpy()) != saved_nimg:
+                print("interrupted: saving a checkpoint", file=sys.stderr, flush=True)
                 self.checkpointer.save(self)
-                saved_nimg, next_ckpt = cur_nimg, _next_multiple(cur_nimg, ckpt_nimg)
-
-        if self.checkpointer is not None and saved_nimg != cur_nimg:
+            raise
+        if self.checkpointer is not None and saved_nimg != cur_nimg:  # at the end, once more
             self.checkpointer.save(self)
         if self.log is not None:
             self.log.close()

@@ -100,16 +100,61 @@ def test_non_finite_update_is_skipped_counted_and_changes_nothing(trainer, capsy
     assert "skipped" in capsys.readouterr().err
 
 
+class Recorder:
+    """Stands in for the run log and the checkpointer (their interfaces as the trainer calls them)."""
+
+    def __init__(self, interrupt_at_progress=None):
+        self.ticks, self.saves, self.progress_calls, self.closed = [], [], 0, 0
+        self.interrupt_at_progress = interrupt_at_progress
+
+    def tick(self, trainer, phase, stats):
+        self.ticks.append((phase, stats))
+
+    def progress(self, n_images):
+        self.progress_calls += 1
+        if self.progress_calls == self.interrupt_at_progress:
+            raise KeyboardInterrupt
+
+    def close(self):
+        self.closed += 1
+
+    def save(self, trainer):
+        self.saves.append(int(trainer.cur_nimg.numpy()))
+
+
+def test_ticks_checkpoints_and_ctrl_c(trainer):
+    start = int(trainer.cur_nimg.numpy())
+    rec = trainer.log = trainer.checkpointer = Recorder()
+    try:
+        trainer.train(total_kimg=(start + 8) / 1000)  # 2 steps; a tick every 4 images
+        assert len(rec.ticks) == 2 and rec.progress_calls == 2 and rec.closed == 1
+        phase, stats = rec.ticks[-1]
+        assert phase.resolution == 8 and stats["kimg"] == (start + 8) / 1000
+        keys = {"G_loss", "D_loss", "R1", "lod", "lr", "images_per_sec", "sec_per_kimg", "skipped", "kimg"}
+        assert keys <= set(stats) and stats["images_per_sec"] > 0
+        assert rec.saves == [start + 8]  # checkpoint_kimg is far away: saved once, at the end
+
+        rec = trainer.log = trainer.checkpointer = Recorder(interrupt_at_progress=1)
+        with pytest.raises(KeyboardInterrupt):  # Ctrl-C after the first step: that step is kept
+            trainer.train(total_kimg=(start + 16) / 1000)
+        assert rec.saves == [start + 12]
+        trainer.train(total_kimg=(start + 12) / 1000)  # nothing left to do: no second save
+        assert rec.saves == [start + 12]
+    finally:
+        trainer.log = trainer.checkpointer = None
+
+
 def test_resume_from_checkpoint_objects_is_exact(trainer, tmp_path):
+    start = int(trainer.cur_nimg.numpy())
     path = tf.train.Checkpoint(**trainer.checkpoint_objects()).write(str(tmp_path / "ckpt"))
-    trainer.train(total_kimg=0.038, progress=False)  # k = 2 more steps, straight on
+    trainer.train(total_kimg=(start + 8) / 1000, progress=False)  # k = 2 more steps, straight on
     straight = {k: values(v if isinstance(v, list) else [v]) for k, v in trainer.checkpoint_objects().items()}
 
     keras.utils.set_random_seed(99)  # resuming must not depend on the global seed
     resumed = Trainer(CFG, dataset_fn=random_reals)
     tf.train.Checkpoint(**resumed.checkpoint_objects()).read(path).assert_consumed()
-    assert int(resumed.cur_nimg.numpy()) == 30
-    resumed.train(total_kimg=0.038, progress=False)
+    assert int(resumed.cur_nimg.numpy()) == start
+    resumed.train(total_kimg=(start + 8) / 1000, progress=False)
     assert {"G", "D", "G_ema", "G_opt", "D_opt", "cur_nimg", "skipped", "step"} <= set(straight)
     for k, v in resumed.checkpoint_objects().items():
         got = values(v if isinstance(v, list) else [v])
