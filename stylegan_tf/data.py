@@ -232,6 +232,7 @@ def _tfrecord_pipeline(folder, meta, resolution, ctx, global_batch_size, mirror,
     table = None if labels is None else {k: tf.constant(labels[k].astype(np.float32)) for k in labels.dtype.names}
     negate = set(meta.get("mirror_negate", []))
 
+    @tf.autograph.experimental.do_not_convert  # plain Python branches only; avoids AutoGraph's closure warning
     def decode(step, records):
         ex = tf.io.parse_example(records, spec)
         images = tf.reshape(tf.io.decode_raw(ex["image"], tf.uint8), [batch, resolution, resolution, 3])
