@@ -112,7 +112,7 @@ class RunLog:
 
         losses = " ".join(f"{k} {v:.3f}" for k, v in scalars.items() if k not in _NOT_IN_LINE)
         losses += f" skipped {int(scalars['skipped'])}"
-        line = (f"kimg {cur_nimg / 1000:8.1f}  res {phase.resolution:4d}  lod {phase.lod:5.2f}  "
+        line = (f"kimg {cur_nimg / 1000:9.3f}  res {phase.resolution:4d}  lod {phase.lod:5.2f}  "
                 f"batch {phase.batch_size:3d}  lr {phase.lr:.4f}  {images_per_sec:7.1f} img/s  "
                 f"{sec_per_kimg:6.1f} s/kimg  time {_hms(now - self._start_time)}  {losses}")
         self.lines.append(line)
