@@ -13,6 +13,10 @@ The step runs under any tf.distribute strategy (default, Mirrored, MultiWorkerMi
   Keras 3 optimizers SUM gradients over replicas, so the update is the mean over the global batch.
 - Non-finite updates. If any replica's gradient has a NaN/Inf, the update is skipped on all of them
   (the flag is all-reduced first, so replicas never diverge): no weight and no Adam state changes.
+- XLA (cfg.xla). Only the per-replica math -- forward passes, losses, gradients -- is compiled
+  with `jit_compile`; the all-reduces, the finite check, Adam and the EMA stay in the surrounding
+  tf.function, so XLA works under every strategy (a whole-function jit cannot reach the other
+  devices' variables).
 - Mixed precision. Under a float16 policy the losses are scaled by a dynamic loss scale (halved on
   overflow, doubled after 2000 finite steps); overflow steps are skipped like any non-finite update.
 """
@@ -40,39 +44,42 @@ def replica_slice(x, local_batch):
     return x[rid * local_batch: (rid + 1) * local_batch]
 
 
-class StepDraws:
-    """The random tensors of one half-step (D or G), drawn for the global batch and sliced per replica."""
-
-    def __init__(self, seed, G, cfg, global_batch, local_batch, resolution):
-        seeds = [tf.random.experimental.stateless_fold_in(seed, i) for i in range(6)]
-        take = lambda x: replica_slice(x, local_batch)  # noqa: E731
-        self.z = take(tf.random.stateless_normal([global_batch, cfg.z_dim], seeds[0]))
-        self.z2 = take(tf.random.stateless_normal([global_batch, cfg.z_dim], seeds[1]))
-        # style mixing (G's rule): crossover ~ U{1, ..., active - 1} with prob p, else active (= no mixing)
-        active = G.active_layers()
-        crossover = tf.random.stateless_uniform([], seeds[2], minval=1, maxval=active, dtype=tf.int32)
-        mix = tf.random.stateless_uniform([], seeds[3]) < cfg.style_mixing_prob
-        self.crossover = tf.where(mix, crossover, active)
-        self.noise = [None] * G.num_ws  # layers above `resolution` are not evaluated
-        if cfg.use_noise:
-            for i in range(G.num_ws):
-                size = 2 ** (i // 2 + 2)  # layer i runs at 4, 4, 8, 8, 16, ...
-                if size <= resolution:
-                    noise_seed = tf.random.experimental.stateless_fold_in(seeds[4], i)
-                    self.noise[i] = take(tf.random.stateless_normal([global_batch, size, size, 1], noise_seed))
-        self.alpha = take(tf.random.stateless_uniform([global_batch, 1, 1, 1], seeds[5]))  # WGAN-GP lerp
+def draw(seed, G, cfg, global_batch, local_batch, resolution):
+    """The random tensors of one half-step (D or G), drawn for the global batch, sliced for this replica."""
+    seeds = [tf.random.experimental.stateless_fold_in(seed, i) for i in range(6)]
+    take = lambda x: replica_slice(x, local_batch)  # noqa: E731
+    # style mixing (G's rule): crossover ~ U{1, ..., active - 1} with prob p, else active (= no mixing)
+    active = G.active_layers()
+    crossover = tf.random.stateless_uniform([], seeds[2], minval=1, maxval=active, dtype=tf.int32)
+    mix = tf.random.stateless_uniform([], seeds[3]) < cfg.style_mixing_prob
+    noise = [None] * G.num_ws  # layers above `resolution` are not evaluated
+    if cfg.use_noise:
+        for i in range(G.num_ws):
+            size = 2 ** (i // 2 + 2)  # layer i runs at 4, 4, 8, 8, 16, ...
+            if size <= resolution:
+                noise_seed = tf.random.experimental.stateless_fold_in(seeds[4], i)
+                noise[i] = take(tf.random.stateless_normal([global_batch, size, size, 1], noise_seed))
+    return {"z": take(tf.random.stateless_normal([global_batch, cfg.z_dim], seeds[0])),  # [b, z_dim]
+            "z2": take(tf.random.stateless_normal([global_batch, cfg.z_dim], seeds[1])),  # mixing latents
+            "crossover": tf.where(mix, crossover, active),
+            "noise": noise,  # num_ws entries, [b, size, size, 1] or None
+            "alpha": take(tf.random.stateless_uniform([global_batch, 1, 1, 1], seeds[5]))}  # WGAN-GP lerp
 
 
 def generate(G, draws, resolution, mixing):
-    """G(z, training=True, resolution=R) with the trainer's random draws: w_avg tracking, mixing, explicit noise."""
-    ws = G.mapping(draws.z)  # [N, num_ws, w_dim]
-    G.track_w_avg(ws)
+    """G(z, training=True, resolution=R) with the trainer's random draws: mixing, explicit noise.
+
+    Returns `(images, ws[:, :1])`; the caller passes the latter to `G.track_w_avg` outside the
+    (possibly XLA-compiled) math, since w_avg is averaged over replicas.
+    """
+    ws = G.mapping(draws["z"])  # [N, num_ws, w_dim]
+    w_first = ws[:, :1]  # [N, 1, w_dim], before mixing, as in G.call
     if mixing:
-        ws = G.style_mix(ws, G.mapping(draws.z2), draws.crossover)
-    return G.synthesis(ws, noise=draws.noise, resolution=resolution)
+        ws = G.style_mix(ws, G.mapping(draws["z2"]), draws["crossover"])
+    return G.synthesis(ws, noise=draws["noise"], resolution=resolution), w_first
 
 
-def apply_if_finite(opt, grads, variables, strategy):
+def apply_if_finite(opt, grads, variables):
     """opt.apply(grads) unless a gradient on ANY replica is non-finite; returns 1.0 if skipped, else 0.0.
 
     Variables without a gradient (blocks above the current resolution) are left out of the update,
@@ -105,6 +112,10 @@ def apply_if_finite(opt, grads, variables, strategy):
     return 1.0 - tf.cast(ok, tf.float32)
 
 
+def unscale(grads, loss_scale):
+    return grads if loss_scale is None else [None if g is None else g / loss_scale for g in grads]
+
+
 def update_loss_scale(scale, good_steps, skipped):
     """Dynamic loss scaling: halve on overflow, double after GROWTH_STEPS finite steps (replica context)."""
     grow = tf.logical_and(skipped == 0.0, good_steps + 1 >= GROWTH_STEPS)
@@ -126,15 +137,9 @@ def make_train_step(trainer, resolution, global_batch):
     ema_beta = 0.5 ** (global_batch / max(cfg.ema_kimg * 1000.0, 1e-8))  # official Gs_beta, half-life ema_kimg
     mean = lambda per_example: tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)  # noqa: E731
 
-    def replica_step(reals, seed):
-        reals = fade_reals(tf.cast(reals, tf.float32), tf.cast(D.lod, tf.float32))
-        d_draws = StepDraws(tf.random.experimental.stateless_fold_in(seed, 0), G, cfg, global_batch,
-                            local_batch, resolution)
-        g_draws = StepDraws(tf.random.experimental.stateless_fold_in(seed, 1), G, cfg, global_batch,
-                            local_batch, resolution)
-
-        # -- D step: logistic + R1 on the processed reals (B-F), or WGAN-GP + drift (A) ------------------
-        fakes = generate(G, d_draws, resolution, mixing)  # no tape: D's update needs no gradient to G
+    def d_math(reals, draws):
+        """D step: logistic + R1 on the processed reals (B-F), or WGAN-GP + drift (A) -> grads, stats."""
+        fakes, w_first = generate(G, draws, resolution, mixing)  # outside the tape: no gradient to G
         with tf.GradientTape() as tape:
             fake_logits = D(fakes)
             if cfg.loss == "logistic_r1":
@@ -142,35 +147,51 @@ def make_train_step(trainer, resolution, global_batch):
                 d_per_example = losses.d_logistic(real_logits, fake_logits) + penalty
             else:  # losses.d_wgan_gp, term by term so the penalty can be logged
                 real_logits = D(reals)
-                penalty = losses.wgan_gradient_penalty(D, reals, fakes, d_draws.alpha, cfg.wgan_target)
+                penalty = losses.wgan_gradient_penalty(D, reals, fakes, draws["alpha"], cfg.wgan_target)
                 penalty *= cfg.wgan_lambda / cfg.wgan_target**2
                 d_per_example = (losses.d_wgan(real_logits, fake_logits) + penalty
                                  + cfg.wgan_epsilon * losses.wgan_drift(real_logits))
             d_loss = mean(d_per_example)
-            d_scaled = d_loss * t.D_loss_scale if t.D_loss_scale is not None else d_loss
-        d_grads = tape.gradient(d_scaled, D.trainable_variables)
-        if t.D_loss_scale is not None:
-            d_grads = [g / t.D_loss_scale for g in d_grads]
-        d_skipped = apply_if_finite(t.D_opt, d_grads, D.trainable_variables, strategy)
+            scaled = d_loss * t.D_loss_scale if t.D_loss_scale is not None else d_loss
+        grads = unscale(tape.gradient(scaled, D.trainable_variables), t.D_loss_scale)
+        return grads, d_loss, mean(penalty), w_first
 
-        # -- G step: non-saturating logistic (B-F) or WGAN (A), with mixing regularisation ---------------
+    def g_math(draws):
+        """G step: non-saturating logistic (B-F) or WGAN (A), with mixing regularisation -> grads, stats."""
         with tf.GradientTape() as tape:
-            fake_logits = D(generate(G, g_draws, resolution, mixing))
-            g_per_example = losses.g_nonsaturating(fake_logits) if cfg.loss == "logistic_r1" else \
-                losses.g_wgan(fake_logits)
-            g_loss = mean(g_per_example)
-            g_scaled = g_loss * t.G_loss_scale if t.G_loss_scale is not None else g_loss
-        g_grads = tape.gradient(g_scaled, G.trainable_variables)
-        if t.G_loss_scale is not None:
-            g_grads = [g / t.G_loss_scale for g in g_grads]
-        g_skipped = apply_if_finite(t.G_opt, g_grads, G.trainable_variables, strategy)
+            fakes, w_first = generate(G, draws, resolution, mixing)
+            fake_logits = D(fakes)
+            if cfg.loss == "logistic_r1":
+                g_loss = mean(losses.g_nonsaturating(fake_logits))
+            else:
+                g_loss = mean(losses.g_wgan(fake_logits))
+            scaled = g_loss * t.G_loss_scale if t.G_loss_scale is not None else g_loss
+        grads = unscale(tape.gradient(scaled, G.trainable_variables), t.G_loss_scale)
+        return grads, g_loss, w_first
+
+    if cfg.xla:
+        d_math = tf.function(d_math, jit_compile=True, autograph=False)
+        g_math = tf.function(g_math, jit_compile=True, autograph=False)
+
+    def replica_step(reals, seed):
+        reals = fade_reals(tf.cast(reals, tf.float32), tf.cast(D.lod, tf.float32))
+        fold = tf.random.experimental.stateless_fold_in
+        d_draws = draw(fold(seed, 0), G, cfg, global_batch, local_batch, resolution)
+        g_draws = draw(fold(seed, 1), G, cfg, global_batch, local_batch, resolution)
+
+        d_grads, d_loss, penalty, d_w_first = d_math(reals, d_draws)
+        d_skipped = apply_if_finite(t.D_opt, d_grads, D.trainable_variables)
+        g_grads, g_loss, g_w_first = g_math(g_draws)  # sees the updated D
+        g_skipped = apply_if_finite(t.G_opt, g_grads, G.trainable_variables)
+        G.track_w_avg(d_w_first)  # w_avg follows both G forward passes, as in the official code
+        G.track_w_avg(g_w_first)
         if t.G_loss_scale is not None:
             update_loss_scale(t.D_loss_scale, t.D_good_steps, d_skipped)
             update_loss_scale(t.G_loss_scale, t.G_good_steps, g_skipped)
 
         # per-replica parts of global means (summed over replicas below); skip flags are replica-identical
         n = float(strategy.num_replicas_in_sync)
-        return {"G_loss": g_loss, "D_loss": d_loss, "R1" if cfg.loss == "logistic_r1" else "GP": mean(penalty),
+        return {"G_loss": g_loss, "D_loss": d_loss, "R1" if cfg.loss == "logistic_r1" else "GP": penalty,
                 "D_skipped": d_skipped / n, "G_skipped": g_skipped / n}
 
     def update_ema():
@@ -192,4 +213,4 @@ def make_train_step(trainer, resolution, global_batch):
         t.step.assign_add(1)
         return stats
 
-    return tf.function(step, jit_compile=bool(cfg.xla) or None, autograph=False)
+    return tf.function(step, autograph=False)
