@@ -12,6 +12,11 @@ The loop follows the official `training_loop()` (NVlabs/stylegan `training/train
 
 The step itself (random draws, loss reduction over replicas, skipping non-finite updates) is in
 train_step.py; it is compiled once per (resolution, batch) and never retraced when lod changes.
+
+Small departures from the official loop, none of which changes what is optimised: the schedule is
+re-read every step (official: every `minibatch_repeats` = 4 steps); G_ema follows G after each G
+step (official: together with the next D step); a resumed run keeps its Adam state (official:
+resets it at start-up); the data pipeline restarts from its first batch on resume.
 """
 
 import math
@@ -39,6 +44,8 @@ class Trainer:
         log: Optional object with `tick(trainer, phase, stats)`, `progress(n_images)` and `close()`.
         dataset_fn: Optional `fn(resolution, global_batch) -> tf.data.Dataset` of [B, R, R, C] batches
             in [-1, 1] (tests use it); default: `stylegan_tf.data.make_dataset(cfg.data, ...)`.
+
+    Construction seeds Keras' global RNG with `cfg.seed`, so the initial weights follow from the config.
 
     Attributes:
         G, D, G_ema: The networks (G_ema starts as a copy of G).
