@@ -11,6 +11,13 @@ CPU-s/img is process CPU time (all threads) / images: the issue's target is <= 2
 widths, 32x32, batch 16. --breakdown also times the parts separately (G fwd+bwd, D fwd+bwd without
 and with R1) to show where the time goes.
 
+Measured on the 2-core AVX-512 CPU (oneDNN on by default there), shared with other jobs (load 4-7), so
+the wall-time figures are pessimistic; CPU-s/img inflates under load too (2.13 at load ~4, 2.66 at ~6):
+    F-32-official 2.13-2.66 CPU-s/img, 36-116 s/step, 2.8 GiB;  B-32-official 2.50;  F/B-64-official 5.3/5.5
+    F-32-official --xla 4.91 (XLA is slower on this CPU);  TF_ENABLE_ONEDNN_OPTS=0: 3.65
+    F-32-official parts (CPU-s/img): G fwd 0.20, G fwd+bwd (through D) 0.84, D fwd+bwd 1.13, D fwd+bwd+R1 1.46
+    demo widths: B-32 0.013, F-32 0.021, B-64 0.025, F-64 0.033 CPU-s/img (47 img/s at F-32, 0.9 GiB)
+
     python benchmarks/train_throughput.py                          # all 8 rows (official rows are slow on CPU)
     python benchmarks/train_throughput.py --only F-32-official --steps 2 --warmup 1 --breakdown
     python benchmarks/train_throughput.py --only demo --xla        # rows whose name contains "demo"
