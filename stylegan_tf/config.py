@@ -74,10 +74,10 @@ class StyleGANConfig:
     reset_opt_for_new_lod: bool = True  # reset Adam state at every lod boundary
     ema_kimg: float = 10.0  # half-life of the generator EMA (G_ema), in kimg
     # -- schedule (progressive growing) --------------------------------------------------------
-    total_kimg: float = 25000  # length of training in thousands of real images shown
+    total_kimg: float = 25000.0  # length of training in thousands of real images shown
     lod_initial_resolution: int = 8  # training starts at this resolution
-    lod_training_kimg: float = 600  # kimg of stable training per resolution
-    lod_transition_kimg: float = 600  # kimg of fade-in per resolution
+    lod_training_kimg: float = 600.0  # kimg of stable training per resolution
+    lod_transition_kimg: float = 600.0  # kimg of fade-in per resolution
     minibatch_base: int = 32  # global minibatch at resolutions not in minibatch_dict
     minibatch_dict: dict = field(default_factory=_official_minibatch)  # resolution -> global batch
     # -- run bookkeeping -----------------------------------------------------------------------
@@ -89,6 +89,10 @@ class StyleGANConfig:
     xla: bool = False  # jit_compile the train step
 
     def __post_init__(self):
+        for f in dataclasses.fields(self):  # 600 -> 600.0 for float fields, so JSON and --set agree
+            value = getattr(self, f.name)
+            if f.type is float and isinstance(value, int) and not isinstance(value, bool):
+                object.__setattr__(self, f.name, float(value))
         _validate(self)
 
     # -- derived values ------------------------------------------------------------------------
@@ -220,14 +224,13 @@ def parse_override(cfg: StyleGANConfig, text: str) -> dict:
         value = ast.literal_eval(raw)
     except (ValueError, SyntaxError):
         value = raw  # a bare word such as wgan_gp
-    current = getattr(cfg, key)
-    expected = type(current)
-    if current is None or key in ("fused_scale", "truncation_psi", "truncation_cutoff"):
-        pass  # optional / union fields: checked by validation
-    elif expected is float and isinstance(value, int) and not isinstance(value, bool):
+    expected = fields[key].type  # the declared type: int, float, bool, str, dict, tuple or an Optional/Union
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    elif expected is tuple and isinstance(value, list):
-        value = tuple(value)
-    elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+    elif expected is tuple or typing.get_origin(expected) is tuple:
+        if isinstance(value, list):
+            value = tuple(value)
+        expected = tuple
+    if isinstance(expected, type) and (not isinstance(value, expected) or (expected is int and isinstance(value, bool))):
         raise ValueError(f"--set {key}={raw}: expected a value of type {expected.__name__}, got {value!r}")
     return {key: value}

@@ -108,9 +108,6 @@ def resolve_config(args, stored: dict = None):
     if args.mixed_precision:
         changes["mixed_precision"] = True
     cfg = dataclasses.replace(cfg, **changes)
-    # float fields whose default is written as an int (total_kimg = 25000) must accept --set x=0.5
-    cfg = dataclasses.replace(cfg, **{f.name: float(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)
-                                     if f.type is float and type(getattr(cfg, f.name)) is int})
     for text in args.overrides:
         cfg = dataclasses.replace(cfg, **parse_override(cfg, text))
     check_data(cfg)

@@ -75,3 +75,12 @@ def test_parse_override():
         parse_override(cfg, "colour=1")
     with pytest.raises(ValueError, match="key=value"):
         parse_override(cfg, "resolution")
+
+
+def test_float_fields_accept_integers():
+    cfg = preset("F", total_kimg=60)
+    assert isinstance(cfg.total_kimg, float) and isinstance(preset("F").lod_training_kimg, float)
+    assert parse_override(cfg, "lod_training_kimg=0.5") == {"lod_training_kimg": 0.5}
+    assert parse_override(cfg, "truncation_psi=None") == {"truncation_psi": None}
+    with pytest.raises(ValueError, match="type bool"):
+        parse_override(cfg, "use_noise=3")
