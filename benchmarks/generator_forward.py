@@ -6,6 +6,10 @@
 
 G runs as a `tf.function` (truncation 0.7, fresh noise), after one warm-up call that traces it.
 Prints one row per (resolution, batch): build times, forward seconds per call and images/s.
+
+Measured on the project's 2-core AVX-512 CPU (oneDNN on), idle machine, `--reps 2`, official widths:
+    img/s at batch 1 / batch 8:  32 px 3.59 / 5.43,  64 px 1.44 / 2.78,  256 px 0.98 / 1.70,  1024 px 0.49 / 0.74
+    build G / D: 1.2-1.6 s / 0.7-0.9 s at every resolution
 """
 
 import argparse

@@ -13,7 +13,9 @@ and with R1) to show where the time goes.
 
 Measured on the 2-core AVX-512 CPU (oneDNN on by default there), shared with other jobs (load 4-7), so
 the wall-time figures are pessimistic; CPU-s/img inflates under load too (2.13 at load ~4, 2.66 at ~6):
-    F-32-official 2.13-2.66 CPU-s/img, 36-116 s/step, 2.8 GiB;  B-32-official 2.50;  F/B-64-official 5.3/5.5
+    F-32-official on an idle machine (load < 1.5, --steps 3 --warmup 1): 2.66 CPU-s/img, 0.73 img/s, 21.9 s/step,
+    2.8 GiB; with tf.config.threading.set_inter_op_parallelism_threads(1): 2.86 (worse)
+    F-32-official under load 2.13-2.66 CPU-s/img, 36-116 s/step, 2.8 GiB;  B-32-official 2.50;  F/B-64-official 5.3/5.5
     F-32-official --xla 4.91 (XLA is slower on this CPU);  TF_ENABLE_ONEDNN_OPTS=0: 3.65
     F-32-official parts (CPU-s/img): G fwd 0.20, G fwd+bwd (through D) 0.84, D fwd+bwd 1.13, D fwd+bwd+R1 1.46
     demo widths: B-32 0.013, F-32 0.021, B-64 0.025, F-64 0.033 CPU-s/img (47 img/s at F-32, 0.9 GiB)
