@@ -3,6 +3,7 @@
 import math
 
 import keras
+import tensorflow as tf
 
 from stylegan_tf.layers._random import replica_normal, replica_uniform
 from stylegan_tf.mapping import MappingNetwork
@@ -119,12 +120,20 @@ class Generator(keras.Model):
         """Style inputs in use at the current lod: num_ws - 2 * floor(lod)."""
         return self.num_ws - 2 * keras.ops.cast(keras.ops.floor(self.lod), "int32")
 
-    def mixing_crossover(self):
-        """One draw per minibatch: U{1, ..., active - 1} with prob p, else `active` (no mixing)."""
+    def mixing_crossover(self, seed=None):
+        """One draw per minibatch: U{1, ..., active - 1} with prob p, else `active` (no mixing).
+
+        With `seed` (a [2] integer tensor) the draw is stateless and the same on every replica, as the
+        trainer needs for its global-batch draws; without it, it comes from the layer's seed generator.
+        """
         active = self.active_layers()
-        crossover = replica_uniform((), self.seed_generator, minval=1, maxval=active, dtype="int32")
-        mix = replica_uniform((), self.seed_generator) < self.style_mixing_prob
-        return keras.ops.where(mix, crossover, active)
+        if seed is None:
+            crossover = replica_uniform((), self.seed_generator, minval=1, maxval=active, dtype="int32")
+            u = replica_uniform((), self.seed_generator)
+        else:
+            crossover = tf.random.stateless_uniform((), seed, minval=1, maxval=active, dtype="int32")
+            u = tf.random.stateless_uniform((), tf.random.experimental.stateless_fold_in(seed, 1))
+        return keras.ops.where(u < self.style_mixing_prob, crossover, active)
 
     def style_mix(self, ws, ws2, crossover):
         """Layers i < crossover keep ws, layers i >= crossover take ws2."""

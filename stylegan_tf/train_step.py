@@ -48,10 +48,6 @@ def draw(seed, G, cfg, global_batch, local_batch, resolution):
     """The random tensors of one half-step (D or G), drawn for the global batch, sliced for this replica."""
     seeds = [tf.random.experimental.stateless_fold_in(seed, i) for i in range(6)]
     take = lambda x: replica_slice(x, local_batch)  # noqa: E731
-    # style mixing (G's rule): crossover ~ U{1, ..., active - 1} with prob p, else active (= no mixing)
-    active = G.active_layers()
-    crossover = tf.random.stateless_uniform([], seeds[2], minval=1, maxval=active, dtype=tf.int32)
-    mix = tf.random.stateless_uniform([], seeds[3]) < cfg.style_mixing_prob
     noise = [None] * G.num_ws  # layers above `resolution` are not evaluated
     if cfg.use_noise:
         for i in range(G.num_ws):
@@ -61,7 +57,7 @@ def draw(seed, G, cfg, global_batch, local_batch, resolution):
                 noise[i] = take(tf.random.stateless_normal([global_batch, size, size, 1], noise_seed))
     return {"z": take(tf.random.stateless_normal([global_batch, cfg.z_dim], seeds[0])),  # [b, z_dim]
             "z2": take(tf.random.stateless_normal([global_batch, cfg.z_dim], seeds[1])),  # mixing latents
-            "crossover": tf.where(mix, crossover, active),
+            "crossover": G.mixing_crossover(seeds[2]),  # G's rule, one draw for the global batch
             "noise": noise,  # num_ws entries, [b, size, size, 1] or None
             "alpha": take(tf.random.stateless_uniform([global_batch, 1, 1, 1], seeds[5]))}  # WGAN-GP lerp
 
