@@ -4,7 +4,7 @@ Rows:
   generator  R   faces.generate_faces (factors + NumPy drawing, 2x2 supersampled) at 32, 64 and 256 px;
   cache 64       the first-use cost of "synthetic-faces": 10,000 images at 64 px drawn and written as
                  TFRecords with every level (the issue's target: under 60 s on the 2-core CPU machine);
-  pipeline   R   data.make_dataset on a prepared folder (shuffle, mirror, decode to [-1, 1], batch 32,
+  pipeline   R   pipeline.make_dataset on a prepared folder (shuffle, mirror, decode to [-1, 1], batch 32,
                  prefetch), iterated eagerly as a trainer would, at 32, 64 and 256 px.
 Wall time and process CPU time (all threads) are both printed: on a shared machine wall time also
 counts other processes. Compare the pipeline rows with benchmarks/train_throughput.py.
@@ -36,7 +36,7 @@ def _timed(fn):
 
 
 def bench_generator(counts):
-    from stylegan_tf import faces
+    from stylegan_tf.data import faces
 
     faces.generate_faces(8, 32)  # warm up NumPy
     for r in RESOLUTIONS:
@@ -46,26 +46,26 @@ def bench_generator(counts):
 
 
 def bench_cache(tmp):
-    from stylegan_tf import data
+    from stylegan_tf.data import pipeline
 
     os.environ["STYLEGAN_TF_DATA_DIR"] = os.path.join(tmp, "cache")
-    wall, cpu = _timed(lambda: data.synthetic_faces_path(64, 10_000, progress=False))
+    wall, cpu = _timed(lambda: pipeline.synthetic_faces_path(64, 10_000, progress=False))
     _row("cache 64", 10_000, wall, cpu)
 
 
 def bench_pipeline(tmp, num_images, batch, steps):
     import numpy as np
 
-    from stylegan_tf import data, dataset_tool, faces
+    from stylegan_tf.data import faces, pipeline, prepare
 
     folder = os.path.join(tmp, "prepared")
     tiles, _ = faces.generate_faces(64, max(RESOLUTIONS), seed=2)  # content does not change the cost
-    with dataset_tool.DatasetWriter(folder, max(RESOLUTIONS)) as writer:
+    with prepare.DatasetWriter(folder, max(RESOLUTIONS)) as writer:
         for i in range(num_images):
             writer.add(tiles[i % len(tiles)])
         writer.finish()
     for r in RESOLUTIONS:
-        ds = iter(data.make_dataset(folder, r, batch, seed=0))
+        ds = iter(pipeline.make_dataset(folder, r, batch, seed=0))
         for _ in range(5):  # warm up: fill the shuffle buffer and the prefetch queue
             next(ds)
 

@@ -21,9 +21,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from stylegan_tf import build_discriminator, build_generator, preset  # noqa: E402
+from stylegan_tf import SCALES, build_discriminator, build_generator, preset  # noqa: E402
 
-SMALL = dict(fmap_base=512, fmap_max=128, z_dim=128, w_dim=128)  # the CPU demo widths
+SMALL = {k: SCALES["demo"][k] for k in ("fmap_base", "fmap_max", "z_dim", "w_dim", "mapping_layers")}  # demo widths
 
 
 def main():
@@ -31,7 +31,7 @@ def main():
     parser.add_argument("--resolutions", type=int, nargs="+", default=[32, 64, 256, 1024])
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--reps", type=int, default=3, help="timed calls per row (after one warm-up)")
-    parser.add_argument("--small", action="store_true", help="narrow CPU widths instead of the official ones")
+    parser.add_argument("--small", action="store_true", help="the demo scale's widths (config.SCALES['demo']) instead of the official ones")
     parser.add_argument("--preset", default="F")
     parser.add_argument("--xla", action="store_true", help="jit_compile the forward pass")
     args = parser.parse_args()

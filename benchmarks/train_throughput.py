@@ -4,7 +4,7 @@ Drives `Trainer.train_step(resolution, batch)` -- one D step with R1, one G step
 (preset F; B has no mixing), the G_ema update -- on random reals at full resolution (lod = 0), so the
 data pipeline is not measured. Rows: presets B and F at 32 and 64 px, batch 16, at the official
 widths (fmap_base 8192, fmap_max 512, z = w = 512, 8 mapping layers) and at the CPU demo widths of
-`python -m stylegan_tf train` (stylegan_tf.train_cli.DEMO). Each row runs in its own process, so
+`python -m stylegan_tf train` (stylegan_tf.config.SCALES["demo"]). Each row runs in its own process, so
 peak memory (ru_maxrss; on a GPU also tf.config.experimental.get_memory_info) is that row's.
 
 CPU-s/img is process CPU time (all threads) / images: the issue's target is <= 2.0 at the official
@@ -40,13 +40,12 @@ BATCH = 16
 
 
 def row_config(name, xla=False, mixed_precision=False):
-    from stylegan_tf import preset
-    from stylegan_tf.train_cli import DEMO
+    from stylegan_tf import SCALES, preset
 
     p, r, widths = name.split("-")
     kw = dict(resolution=int(r), xla=xla, mixed_precision=mixed_precision, minibatch_base=BATCH, minibatch_dict={})
     if widths == "demo":
-        kw.update({k: DEMO[k] for k in ("fmap_base", "fmap_max", "z_dim", "w_dim", "mapping_layers")})
+        kw.update({k: SCALES["demo"][k] for k in ("fmap_base", "fmap_max", "z_dim", "w_dim", "mapping_layers")})
     return preset(p, **kw)
 
 
@@ -68,13 +67,10 @@ def _sync(out):
 
 
 def measure(name, steps, warmup, xla, mixed_precision, breakdown):
-    import keras
     import tensorflow as tf
 
-    if mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
-    from stylegan_tf import losses
-    from stylegan_tf.trainer import Trainer
+    from stylegan_tf.training.losses import d_logistic
+    from stylegan_tf.training.trainer import Trainer
 
     cfg = row_config(name, xla, mixed_precision)
     trainer = Trainer(cfg)
@@ -94,30 +90,32 @@ def measure(name, steps, warmup, xla, mixed_precision, breakdown):
     if tf.config.list_physical_devices("GPU"):
         result["gpu_peak_mib"] = tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
     if breakdown:
-        G, D = trainer.G, trainer.D
-        z = tf.random.stateless_normal([BATCH, cfg.z_dim], [3, 4])
+        # the parts of the step, through the trainer's own loss object (the one training forward pass)
+        loss, G, D = trainer.loss, trainer.G, trainer.D
         jit = bool(xla) or None
+        draws = lambda: loss.draw(tf.constant([3, 4], tf.int64), BATCH, R)  # noqa: E731
 
         @tf.function(jit_compile=jit)
         def g_part():
             with tf.GradientTape() as tape:
-                loss = tf.reduce_mean(losses.g_nonsaturating(D(G(z, training=True, resolution=R))))
-            return tape.gradient(loss, G.trainable_variables)
+                d = draws()
+                g_loss = tf.reduce_mean(loss.g_loss(loss.run_G(d, R)[0], d))
+            return tape.gradient(g_loss, G.trainable_variables)
 
         @tf.function(jit_compile=jit)
         def d_part(r1):
-            fakes = G(z, training=True, resolution=R)
+            d = draws()
+            fakes = loss.run_G(d, R)[0]
             with tf.GradientTape() as tape:
                 if r1:
-                    penalty, real_logits = losses.r1_penalty(D, reals, cfg.r1_gamma, return_logits=True)
-                else:
-                    penalty, real_logits = 0.0, tf.reshape(D(reals), [-1])
-                loss = tf.reduce_mean(losses.d_logistic(real_logits, D(fakes)) + penalty)
-            return tape.gradient(loss, D.trainable_variables)
+                    d_loss = tf.reduce_mean(loss.d_loss(reals, fakes, d)[0])
+                else:  # the same loss without its regulariser
+                    d_loss = tf.reduce_mean(d_logistic(D(reals), D(fakes)))
+            return tape.gradient(d_loss, D.trainable_variables)
 
         @tf.function(jit_compile=jit)
         def g_forward():
-            return G(z, training=True, resolution=R)
+            return loss.run_G(draws(), R)[0]
 
         for part, fn in [("G_forward", g_forward), ("G_fwd_bwd", g_part), ("D_fwd_bwd", lambda: d_part(False)),
                          ("D_fwd_bwd_R1", lambda: d_part(True))]:

@@ -18,14 +18,13 @@ if os.environ["KERAS_BACKEND"] != "tensorflow":
 
 __version__ = "0.1.0"
 
-from stylegan_tf.config import PRESETS, StyleGANConfig, preset  # noqa: E402
-from stylegan_tf.discriminator import Discriminator, build_discriminator  # noqa: E402
-from stylegan_tf.generator import Generator, build_generator  # noqa: E402
-from stylegan_tf.mapping import MappingNetwork  # noqa: E402
-from stylegan_tf.synthesis import SynthesisNetwork  # noqa: E402
+from stylegan_tf.config import PRESETS, SCALES, StyleGANConfig, preset  # noqa: E402
+from stylegan_tf.networks import (Discriminator, Generator, MappingNetwork, SynthesisNetwork,  # noqa: E402
+                                  build_discriminator, build_generator)
 
 __all__ = [
     "PRESETS",
+    "SCALES",
     "StyleGANConfig",
     "preset",
     "Generator",

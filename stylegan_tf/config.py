@@ -1,18 +1,22 @@
-"""StyleGANConfig: every knob of one experiment, and the presets A-F of Table 1.
+"""StyleGANConfig: every knob of one experiment, and the one table of named configs.
 
-Defaults are the official FFHQ settings of NVlabs/stylegan (config F at 1024x1024, trained on
-8 GPUs); see ../shared/SPEC.md. Flag names follow the official code so a reader can line them up
-with `train.py`. Derived values (`num_ws`, channel counts) are properties, never stored twice.
+Defaults are the official FFHQ settings of NVlabs/stylegan (`train.py`, config F at 1024x1024,
+trained on 8 GPUs). Flag names follow the official code so a reader can line them up with
+`train.py`. Derived values (`num_ws`, channel counts) are properties computed by
+`stylegan_tf.geometry`, never stored twice.
+
+Named configs = a Table 1 row (`PRESETS`: A-F, each naming only what its row changes) at a scale
+(`SCALES`: official, demo, smoke, tiny). `preset("C", "demo")` is row C at the CPU-demo scale;
+`python -m stylegan_tf configs` prints the table.
 """
 
 import ast
 import dataclasses
 import json
-import math
 import typing
 from dataclasses import dataclass, field, replace
 
-from stylegan_tf.widths import feature_maps
+from stylegan_tf import geometry
 
 LOSSES = ("logistic_r1", "wgan_gp")
 FUSED_SCALE = ("auto", True, False)
@@ -98,16 +102,16 @@ class StyleGANConfig:
     # -- derived values ------------------------------------------------------------------------
     @property
     def resolution_log2(self) -> int:
-        return int(math.log2(self.resolution))
+        return geometry.resolution_log2(self.resolution)
 
     @property
     def num_ws(self) -> int:
         """Number of style inputs (two per resolution from 4x4): 18 at 1024, 8 at 32."""
-        return 2 * self.resolution_log2 - 2
+        return geometry.num_ws(self.resolution)
 
     def nf(self, stage: int) -> int:
         """Feature maps at `stage`; a block at resolution 2^r uses nf(r - 1)."""
-        return feature_maps(stage, self.fmap_base, self.fmap_decay, self.fmap_max)
+        return geometry.feature_maps(stage, self.fmap_base, self.fmap_decay, self.fmap_max)
 
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -196,17 +200,64 @@ TABLE1_FIELDS = {
 }
 
 
-def preset(name: str, **overrides) -> StyleGANConfig:
-    """Returns the config of Table 1 row `name` ("A"-"F"), with keyword overrides.
+# -- scales: the same row at the size of a machine ----------------------------------------------
+# Every named config of the project is a row above at one of these scales; nothing else defines one.
+SCALES = {
+    # the NVlabs FFHQ values: 1024 px, 512 channels, 600 + 600 kimg per resolution, 25,000 kimg (8 GPUs)
+    "official": {},
+    # the bare `python -m stylegan_tf train` on a 2-core CPU (time measured in README.md, "Quick start")
+    "demo": dict(
+        resolution=32,
+        fmap_base=256, fmap_max=64,  # channels 64 / 64 / 32 / 16 at 4 / 8 / 16 / 32 px
+        z_dim=64, w_dim=64, mapping_layers=4,
+        lod_initial_resolution=8, lod_training_kimg=6.0, lod_transition_kimg=6.0,
+        minibatch_base=32, minibatch_dict={8: 32, 16: 32, 32: 32},
+        ema_kimg=2.0,  # G_ema half-life; the official 10 kimg is long for a run this short
+        total_kimg=60.0, tick_kimg=2.0, checkpoint_kimg=10.0,
+    ),
+    # notebooks in fast mode (STYLEGAN_TF_SMOKE=1): 16 px, 16-32 channels, 20 steps of 16 images, seconds on a CPU
+    "smoke": dict(
+        resolution=16, fmap_base=64, fmap_max=32, z_dim=16, w_dim=16, mapping_layers=2,
+        data="synthetic-faces:256", lod_initial_resolution=16, minibatch_base=16, minibatch_dict={},
+        total_kimg=0.32, tick_kimg=0.16, checkpoint_kimg=0.16,
+    ),
+    # unit tests: 8 px grown from 4 px, 8 images per phase, minibatch 4; one compiled step costs seconds
+    "tiny": dict(
+        resolution=8, fmap_base=32, fmap_max=16, z_dim=16, w_dim=16, mapping_layers=2,
+        lod_initial_resolution=4, lod_training_kimg=0.008, lod_transition_kimg=0.008,
+        minibatch_base=4, minibatch_dict={}, total_kimg=0.032, tick_kimg=0.004, checkpoint_kimg=0.016,
+        ema_kimg=0.004,  # G_ema beta = 0.5 at batch 4
+    ),
+}
 
-    Example: `preset("F", resolution=32, fmap_base=256, fmap_max=64, z_dim=64, w_dim=64)`.
+
+def preset(name: str, scale: str = "official", **overrides) -> StyleGANConfig:
+    """Returns the config of Table 1 row `name` ("A"-"F") at `scale` (see `SCALES`), with keyword overrides.
+
+    Example: `preset("F", "demo")`, or `preset("C", resolution=32, fmap_base=256, fmap_max=64)`.
     """
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)} (rows of Table 1)")
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
     unknown = sorted(set(overrides) - set(field_names()))
     if unknown:
         raise ValueError(f"unknown config field(s) {unknown}; allowed: {', '.join(field_names())}")
-    return replace(PRESETS[name], **overrides)
+    return replace(PRESETS[name], **{**SCALES[scale], **overrides})
+
+
+def config_table() -> str:
+    """The named configs as text: each row's Table 1 switches, then each scale's fields."""
+    switches = ("mapping_layers", "use_styles", "use_pixel_norm", "use_instance_norm", "const_input", "use_noise",
+                "style_mixing_prob", "blur_filter", "loss", "truncation_psi")
+    widths = [max(len(k), *(len(str(getattr(c, k))) for c in PRESETS.values())) for k in switches]
+    lines = ["rows of Table 1 (preset NAME):", "  row  " + "  ".join(k.ljust(w) for k, w in zip(switches, widths))]
+    for name, cfg in PRESETS.items():
+        lines.append(f"  {name}    " + "  ".join(str(getattr(cfg, k)).ljust(w) for k, w in zip(switches, widths)))
+    lines.append("scales (preset NAME SCALE), fields changed from the official values:")
+    for name, fields in SCALES.items():
+        lines.append(f"  {name:9s}" + (", ".join(f"{k}={v}" for k, v in fields.items()) or "(none)"))
+    return "\n".join(lines)
 
 
 def parse_override(cfg: StyleGANConfig, text: str) -> dict:

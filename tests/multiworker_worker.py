@@ -14,7 +14,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from stylegan_tf import preset  # noqa: E402
-from stylegan_tf.trainer import Trainer  # noqa: E402
+from stylegan_tf.training.checkpoint import flatten_objects  # noqa
+from stylegan_tf.training.trainer import Trainer  # noqa: E402
 
 CFG = preset("F", resolution=8, fmap_base=32, fmap_max=16, z_dim=16, w_dim=16, mapping_layers=2,
              lod_initial_resolution=8, minibatch_base=4, minibatch_dict={}, tick_kimg=1.0)
@@ -35,9 +36,8 @@ def main(out_path):
     trainer = Trainer(CFG, strategy=strategy, dataset_fn=reals)
     trainer.train(total_kimg=0.012, progress=False)  # 3 steps of global batch 4 (2 per worker)
     arrays = {}
-    for name, obj in trainer.checkpoint_objects().items():
-        for i, v in enumerate(obj if isinstance(obj, list) else [obj]):
-            arrays[f"{name}/{i}"] = np.array(v.numpy())
+    for name, v in flatten_objects(trainer.checkpoint_objects()).items():
+        arrays[name] = np.array(v.numpy())
     arrays["G_loss"] = np.array(trainer.last_stats["G_loss"])
     np.savez(out_path + ".tmp.npz", **arrays)
     os.replace(out_path + ".tmp.npz", out_path)

@@ -1,7 +1,7 @@
 """Checkpointer: atomic writes, keep-k pruning, leftovers of a killed run ignored, config checks on resume.
 
 These tests use a small stand-in trainer (a Keras model, an Adam optimizer, an image counter and an RNG)
-with the same `checkpoint_objects()` contract as `stylegan_tf.trainer.Trainer`, so they run in seconds;
+with the same `checkpoint_objects()` contract as `stylegan_tf.training.trainer.Trainer`, so they run in seconds;
 the real trainer is checkpointed, killed and resumed in tests/test_train_cli.py.
 """
 
@@ -13,23 +13,25 @@ import pytest
 import tensorflow as tf
 
 from stylegan_tf import preset
-from stylegan_tf.checkpoint import RESUMABLE_FIELDS, Checkpointer, checkpoint_name, config_diff, list_checkpoints
+from stylegan_tf.training.checkpoint import (RESUMABLE_FIELDS, Checkpointer, checkpoint_name, config_diff,
+                                             list_checkpoints, named_variables)
 
 
 class StandIn:
     """The parts of Trainer that Checkpointer uses: cfg, cur_nimg, skipped, checkpoint_objects()."""
 
-    def __init__(self, cfg, seed=0):
+    def __init__(self, cfg, seed=0, units=3):
         self.cfg = cfg
-        self.G = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
-        self.G_opt = keras.optimizers.Adam(1e-2, beta_1=0.0, beta_2=0.99)
+        self.G = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units, name="dense")], name="G")
+        self.G_opt = keras.optimizers.Adam(1e-2, beta_1=0.0, beta_2=0.99, name="G_opt")
         self.G_opt.build(self.G.trainable_variables)
         self.cur_nimg = tf.Variable(0, dtype=tf.int64)
         self.skipped = tf.Variable(0, dtype=tf.int64)
         self.rng = tf.random.Generator.from_seed(seed)
 
     def checkpoint_objects(self):
-        return {"G": self.G, "G_opt": self.G_opt, "cur_nimg": self.cur_nimg, "skipped": self.skipped, "rng": self.rng}
+        return {"G": named_variables(self.G), "G_opt": named_variables(self.G_opt),
+                "state": {"cur_nimg": self.cur_nimg, "skipped": self.skipped, "rng": self.rng.state}}
 
     def step(self, n=16):
         x = self.rng.normal([n, 4])
@@ -144,3 +146,30 @@ def test_config_diff_normalises_json_types():
 def test_keep_must_be_positive(tmp_path):
     with pytest.raises(ValueError, match="keep at least 1"):
         Checkpointer(str(tmp_path), keep=0)
+
+
+def test_a_checkpoint_of_a_differently_shaped_model_is_refused_by_name(tmp_path):
+    t = StandIn(_cfg())
+    t.step()
+    ckpt = Checkpointer(str(tmp_path))
+    ckpt.save(t)
+    wider = StandIn(_cfg(), units=5)  # same config, one layer built wider: restoring by position would misfill it
+    before = [v.numpy().copy() for v in wider.G.weights]
+    with pytest.raises(ValueError) as e:
+        ckpt.restore_latest(wider)
+    message = str(e.value)
+    assert "G/G/dense/kernel (checkpoint (4, 3), model (4, 5))" in message and "G/G/dense/bias" in message
+    assert "differently built model" in message
+    _assert_same([v.numpy() for v in wider.G.weights], before)  # nothing was restored
+
+
+def test_named_variables_refuses_two_variables_with_one_name():
+    class Twins(keras.layers.Layer):
+        def build(self, input_shape):
+            self.a = self.add_weight(shape=(1,), name="w")
+            self.b = self.add_weight(shape=(1,), name="w")
+
+    layer = Twins(name="twins")
+    layer.build((None, 1))
+    with pytest.raises(ValueError, match="both named 'twins/w'"):
+        named_variables(layer)

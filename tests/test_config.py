@@ -25,7 +25,7 @@ def test_preset_rows():
     assert (preset("C").mapping_layers, preset("C").const_input, preset("D").const_input) == (8, False, True)
     assert (preset("D").use_noise, preset("E").use_noise, preset("E").style_mixing_prob) == (False, True, 0.0)
     assert f == StyleGANConfig() and f.style_mixing_prob == 0.9 and f.num_ws == 18
-    assert [f.nf(r - 1) for r in range(2, 11)] == [512, 512, 512, 512, 256, 128, 64, 32, 16]  # SPEC 2.1
+    assert [f.nf(r - 1) for r in range(2, 11)] == [512, 512, 512, 512, 256, 128, 64, 32, 16]  # official nf()
 
 
 def test_overrides_keep_the_free_fields_free():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from stylegan_tf import data, dataset_tool, faces
+from stylegan_tf.data import faces, pipeline, prepare
 
 N = 64  # embedded images used here: "synthetic-faces:64"
 SOURCE = f"synthetic-faces:{N}"
@@ -19,7 +19,7 @@ def cache(tmp_path_factory):
     """The embedded dataset is cached in a temporary folder, never under the repository."""
     old = os.environ.get("STYLEGAN_TF_DATA_DIR")
     os.environ["STYLEGAN_TF_DATA_DIR"] = str(tmp_path_factory.mktemp("cache"))
-    yield data.synthetic_faces_path(16, N, progress=False)
+    yield pipeline.synthetic_faces_path(16, N, progress=False)
     if old is None:
         del os.environ["STYLEGAN_TF_DATA_DIR"]
     else:
@@ -44,7 +44,7 @@ def _labels(ds):  # every label dict of a finite dataset, concatenated
 
 
 def test_range_dtype_static_shape_and_values(cache):
-    ds = data.make_dataset(SOURCE, 16, 8, shuffle=False, mirror_augment=False, with_labels=True)
+    ds = pipeline.make_dataset(SOURCE, 16, 8, shuffle=False, mirror_augment=False, with_labels=True)
     assert ds.element_spec[0].shape == (8, 16, 16, 3) and ds.element_spec[0].dtype == tf.float32
     images, labels = next(iter(ds))
     images = images.numpy()
@@ -55,7 +55,7 @@ def test_range_dtype_static_shape_and_values(cache):
     for name in faces.FACTOR_NAMES:
         np.testing.assert_array_equal(labels[name].numpy(), expected[name])
     # the 8x8 level is the box average of the 16x16 level (both rounded from the float chain: <= 1 apart)
-    low = next(iter(data.make_dataset(SOURCE, 8, 8, shuffle=False, mirror_augment=False))).numpy()
+    low = next(iter(pipeline.make_dataset(SOURCE, 8, 8, shuffle=False, mirror_augment=False))).numpy()
     box = ((images + 1) * 127.5).reshape(8, 8, 2, 8, 2, 3).mean(axis=(2, 4))
     assert np.abs((low + 1) * 127.5 - box).max() <= 1.0 + 1e-3
 
@@ -65,24 +65,24 @@ def test_generation_killed_earlier_is_cleaned_up(tmp_path, monkeypatch):
     dead = tmp_path / ".synthetic-faces-n8-seed0-r64.tmp-999999999"  # no such process
     dead.mkdir()
     (dead / "r0064-00000.tfrecord.tmp").write_bytes(b"half")
-    path = data.synthetic_faces_path(8, 8, progress=False)
+    path = pipeline.synthetic_faces_path(8, 8, progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
 
 
 def test_cache_is_drawn_once_at_64px_and_reused(cache):
     stamp = (cache / "dataset.json").stat().st_mtime_ns
     assert cache.name.endswith("-r64")
-    assert data.synthetic_faces_path(8, N) == cache and data.synthetic_faces_path(64, N) == cache
+    assert pipeline.synthetic_faces_path(8, N) == cache and pipeline.synthetic_faces_path(64, N) == cache
     assert (cache / "dataset.json").stat().st_mtime_ns == stamp
-    assert [p.name for p in data.cache_dir().iterdir()] == [cache.name]  # no temporary folder left
-    info = data.dataset_info(cache)
+    assert [p.name for p in pipeline.cache_dir().iterdir()] == [cache.name]  # no temporary folder left
+    info = pipeline.dataset_info(cache)
     assert info["num_images"] == N and info["has_labels"] and info["levels"] == [4, 8, 16, 32, 64]
-    assert data.dataset_info(SOURCE)["resolution"] == 256
+    assert pipeline.dataset_info(SOURCE)["resolution"] == 256
 
 
 def test_deterministic_for_a_seed():
     def first(seed):
-        return np.concatenate(_batches(data.make_dataset(SOURCE, 8, 16, seed=seed), 3))
+        return np.concatenate(_batches(pipeline.make_dataset(SOURCE, 8, 16, seed=seed), 3))
 
     a, b, c = first(1), first(1), first(2)
     np.testing.assert_array_equal(a, b)
@@ -90,19 +90,19 @@ def test_deterministic_for_a_seed():
 
 
 def test_epochs_cover_every_image_once_and_reshuffle():
-    ds = data.make_dataset(SOURCE, 8, 8, repeat=False, with_labels=True, seed=3)
+    ds = pipeline.make_dataset(SOURCE, 8, 8, repeat=False, with_labels=True, seed=3)
     seeds = _labels(ds)["detail_seed"]
     assert len(seeds) == N and len(set(seeds)) == N  # each image once per epoch
     assert not np.array_equal(seeds, faces.sample_factors(N)["detail_seed"])  # shuffled
-    ds = data.make_dataset(SOURCE, 8, N, with_labels=True, seed=3)
+    ds = pipeline.make_dataset(SOURCE, 8, N, with_labels=True, seed=3)
     epoch1, epoch2 = (y["detail_seed"].numpy() for _, y in ds.take(2))
     assert set(epoch1) == set(epoch2) and not np.array_equal(epoch1, epoch2)  # reshuffled each epoch
 
 
 def test_mirror_augment_flips_about_half_and_negates_lateral_labels():
     kw = dict(shuffle=False, repeat=False, with_labels=True)
-    plain = list(data.make_dataset(SOURCE, 16, 16, mirror_augment=False, **kw))
-    mirrored = list(data.make_dataset(SOURCE, 16, 16, mirror_augment=True, seed=5, **kw))
+    plain = list(pipeline.make_dataset(SOURCE, 16, 16, mirror_augment=False, **kw))
+    mirrored = list(pipeline.make_dataset(SOURCE, 16, 16, mirror_augment=True, seed=5, **kw))
     flips = []
     for (x, y), (xm, ym) in zip(plain, mirrored):
         x, xm = x.numpy(), xm.numpy()
@@ -117,21 +117,21 @@ def test_mirror_augment_flips_about_half_and_negates_lateral_labels():
 
 def test_each_input_pipeline_reads_its_own_shard(tmp_path):
     # one file (records split between pipelines) and eight files (whole files split between pipelines)
-    folders = [data.synthetic_faces_path(16, N)]
-    with dataset_tool.DatasetWriter(tmp_path / "multi", 8, images_per_shard=8) as writer:
+    folders = [pipeline.synthetic_faces_path(16, N)]
+    with prepare.DatasetWriter(tmp_path / "multi", 8, images_per_shard=8) as writer:
         images, factors = faces.generate_faces(N, 8)
         for image in images:
             writer.add(image)
         writer.finish(labels=factors)
     folders.append(tmp_path / "multi")
     for folder in folders:
-        meta = data._read_meta(folder)
+        meta = pipeline._read_meta(folder)
         labels = np.load(folder / "labels.npy")
         seen = []
         for pipeline_id in range(2):
             ctx = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=pipeline_id,
                                              num_replicas_in_sync=2)
-            ds = data._tfrecord_pipeline(folder, meta, 8, ctx, 8, True, 0, True, False, labels)
+            ds = pipeline._tfrecord_pipeline(folder, meta, 8, ctx, 8, True, 0, True, False, labels)
             assert ds.element_spec[0].shape == (4, 8, 8, 3)  # global 8 over 2 replicas
             seen.append(set(_labels(ds)["detail_seed"]))
         assert not seen[0] & seen[1] and len(seen[0] | seen[1]) == N, folder.name
@@ -139,7 +139,7 @@ def test_each_input_pipeline_reads_its_own_shard(tmp_path):
 
 def test_per_replica_batches_under_mirrored_strategy(strategy):
     assert strategy.num_replicas_in_sync == 2
-    dist = data.make_dataset(SOURCE, 8, 8, strategy=strategy, with_labels=True)
+    dist = pipeline.make_dataset(SOURCE, 8, 8, strategy=strategy, with_labels=True)
     images, labels = next(iter(dist))
     local = strategy.experimental_local_results(images)
     assert [x.shape for x in local] == [(4, 8, 8, 3)] * 2
@@ -153,34 +153,34 @@ def test_per_replica_batches_under_mirrored_strategy(strategy):
     counts = strategy.experimental_local_results(step(images))
     assert [int(c) for c in counts] == [4, 4]
     with pytest.raises(ValueError, match="multiple of the 2 replicas"):
-        data.make_dataset(SOURCE, 8, 7, strategy=strategy)
+        pipeline.make_dataset(SOURCE, 8, 7, strategy=strategy)
 
 
 def test_bad_sources_say_what_is_accepted(tmp_path):
     with pytest.raises(FileNotFoundError) as e:
-        data.dataset_info(tmp_path / "nowhere")
+        pipeline.dataset_info(tmp_path / "nowhere")
     message = str(e.value)
     assert "nowhere" in message and "synthetic-faces" in message and "prepare" in message and "tfds:" in message
     with pytest.raises(FileNotFoundError, match="nowhere"):
-        data.make_dataset(str(tmp_path / "nowhere"), 8, 8)
+        pipeline.make_dataset(str(tmp_path / "nowhere"), 8, 8)
     with pytest.raises(ValueError, match="up to 64px"):
-        data.make_dataset(str(data.synthetic_faces_path(16, N)), 128, 8)
+        pipeline.make_dataset(str(pipeline.synthetic_faces_path(16, N)), 128, 8)
     with pytest.raises(ValueError, match="up to 256px"):
-        data.make_dataset(SOURCE, 512, 8)
+        pipeline.make_dataset(SOURCE, 512, 8)
     with pytest.raises(ValueError, match="power of two"):
-        data.make_dataset(SOURCE, 12, 8)
+        pipeline.make_dataset(SOURCE, 12, 8)
     with pytest.raises(ValueError, match="synthetic-faces:N"):
-        data.make_dataset("synthetic-faces:lots", 8, 8)
+        pipeline.make_dataset("synthetic-faces:lots", 8, 8)
     with pytest.raises(ValueError, match="fewer than one batch"):
-        data.make_dataset(SOURCE, 8, 128)
+        pipeline.make_dataset(SOURCE, 8, 128)
 
 
 def test_tfds_missing_or_offline_is_explained(monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorflow_datasets", None)  # makes the import fail
     with pytest.raises(ValueError, match="pip install tensorflow-datasets"):
-        data.make_dataset("tfds:celeb_a", 8, 8)
+        pipeline.make_dataset("tfds:celeb_a", 8, 8)
     with pytest.raises(ValueError, match="pip install tensorflow-datasets"):
-        data.dataset_info("tfds:celeb_a")
+        pipeline.dataset_info("tfds:celeb_a")
 
     def offline_load(*args, **kwargs):
         raise ConnectionError("Failed to resolve host")
@@ -188,7 +188,7 @@ def test_tfds_missing_or_offline_is_explained(monkeypatch):
     fake = types.SimpleNamespace(load=offline_load, ReadConfig=lambda **kwargs: kwargs)
     monkeypatch.setitem(sys.modules, "tensorflow_datasets", fake)
     with pytest.raises(ValueError, match="connect to the internet"):
-        data.make_dataset("tfds:celeb_a", 8, 8)
+        pipeline.make_dataset("tfds:celeb_a", 8, 8)
 
 
 def test_tfds_source_is_cropped_resized_and_batched(monkeypatch):
@@ -202,10 +202,10 @@ def test_tfds_source_is_cropped_resized_and_batched(monkeypatch):
 
     fake = types.SimpleNamespace(load=load, ReadConfig=lambda **kwargs: kwargs)
     monkeypatch.setitem(sys.modules, "tensorflow_datasets", fake)
-    ds = data.make_dataset("tfds:tiny", 8, 4, seed=1)
+    ds = pipeline.make_dataset("tfds:tiny", 8, 4, seed=1)
     assert ds.element_spec.shape == (4, 8, 8, 3) and ds.element_spec.dtype == tf.float32
     batch = next(iter(ds)).numpy()
     np.testing.assert_allclose(batch, 200 / 127.5 - 1, atol=1e-6)  # centre crop: no black band left
     with pytest.raises(ValueError, match="with_labels"):
-        data.make_dataset("tfds:tiny", 8, 4, with_labels=True)
+        pipeline.make_dataset("tfds:tiny", 8, 4, with_labels=True)
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stylegan_tf import cli, data, dataset_tool
+from stylegan_tf import cli
+from stylegan_tf.data import pipeline, prepare
 
 R = 16
 
@@ -58,15 +59,15 @@ BAD = {"notes.txt": "not an image", "x_corrupt.jpg": "unreadable", "y_truncated.
 
 def _read_levels(folder, resolution):
     """All images of one level, in stored order, as uint8 [N, r, r, 3]."""
-    n = data.dataset_info(folder)["num_images"]
-    ds = data.make_dataset(folder, resolution, n, shuffle=False, repeat=False, mirror_augment=False)
+    n = pipeline.dataset_info(folder)["num_images"]
+    ds = pipeline.make_dataset(folder, resolution, n, shuffle=False, repeat=False, mirror_augment=False)
     return np.rint((next(iter(ds)).numpy() + 1) * 127.5).astype(np.int32)
 
 
 @pytest.fixture(scope="module")
 def prepared(src, tmp_path_factory):
     out = tmp_path_factory.mktemp("out") / "ds"
-    return dataset_tool.prepare_dataset(src, out, R, progress=False)
+    return prepare.prepare_dataset(src, out, R, progress=False)
 
 
 def test_lenient_prepare_converts_every_mode_and_lists_skipped_files(prepared):
@@ -92,7 +93,7 @@ def test_lenient_prepare_converts_every_mode_and_lists_skipped_files(prepared):
 
 def test_levels_are_official_box_averages(prepared):
     top = _read_levels(prepared["out_dir"], R).astype(np.float64)
-    meta = data.dataset_info(prepared["out_dir"])
+    meta = pipeline.dataset_info(prepared["out_dir"])
     assert meta["levels"] == [4, 8, 16]
     for r in (8, 4):
         k = R // r
@@ -103,26 +104,26 @@ def test_levels_are_official_box_averages(prepared):
 
 def test_strict_stops_at_the_first_bad_file(src, tmp_path):
     with pytest.raises(ValueError, match="notes.txt.*--strict"):
-        dataset_tool.prepare_dataset(src, tmp_path / "ds", R, strict=True, progress=False)
+        prepare.prepare_dataset(src, tmp_path / "ds", R, strict=True, progress=False)
     assert not (tmp_path / "ds" / "dataset.json").exists()
 
 
 def test_empty_and_unusable_sources(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="is empty"):
-        dataset_tool.prepare_dataset(tmp_path / "empty", tmp_path / "o1", R, progress=False)
+        prepare.prepare_dataset(tmp_path / "empty", tmp_path / "o1", R, progress=False)
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "a.png").write_bytes(b"no png")
     _solid("RGB", (4, 4), 0).save(tmp_path / "junk" / "tiny.png")
     with pytest.raises(ValueError, match="no usable image.*a.png"):
-        dataset_tool.prepare_dataset(tmp_path / "junk", tmp_path / "o2", R, progress=False)
+        prepare.prepare_dataset(tmp_path / "junk", tmp_path / "o2", R, progress=False)
     with pytest.raises(FileNotFoundError, match="missing"):
-        dataset_tool.prepare_dataset(tmp_path / "missing", tmp_path / "o3", R, progress=False)
+        prepare.prepare_dataset(tmp_path / "missing", tmp_path / "o3", R, progress=False)
     (tmp_path / "o4").mkdir()
     (tmp_path / "o4" / "mine.txt").write_text("keep me")
     _solid("RGB", (16, 16), 0).save(tmp_path / "junk" / "ok.png")
     with pytest.raises(ValueError, match="mine.txt"):  # never deletes files prepare did not write
-        dataset_tool.prepare_dataset(tmp_path / "junk", tmp_path / "o4", R, progress=False)
+        prepare.prepare_dataset(tmp_path / "junk", tmp_path / "o4", R, progress=False)
 
 
 def test_zip_source_and_pad(src, tmp_path):
@@ -130,18 +131,18 @@ def test_zip_source_and_pad(src, tmp_path):
     with zipfile.ZipFile(archive, "w") as zf:
         for name in GOOD:
             zf.write(src / name, name)
-    assert dataset_tool.prepare_dataset(archive, tmp_path / "z", R, progress=False)["num_images"] == len(GOOD)
+    assert prepare.prepare_dataset(archive, tmp_path / "z", R, progress=False)["num_images"] == len(GOOD)
     # a wide image: red | green | blue thirds. Cropping keeps the green middle; padding keeps all, in black bars
     wide = np.zeros((16, 48, 3), np.uint8)
     wide[:, :16, 0], wide[:, 16:32, 1], wide[:, 32:, 2] = 255, 255, 255
     (tmp_path / "wide").mkdir()
     Image.fromarray(wide).save(tmp_path / "wide" / "w.png")
-    cropped = _read_levels(dataset_tool.prepare_dataset(tmp_path / "wide", tmp_path / "c", R, progress=False)
+    cropped = _read_levels(prepare.prepare_dataset(tmp_path / "wide", tmp_path / "c", R, progress=False)
                            ["out_dir"], R)[0]
     assert (cropped[..., 1] > 250).all()
     with pytest.raises(ValueError, match="48x16 is smaller than 64"):  # padding needs the long side >= R
-        dataset_tool.prepare_dataset(tmp_path / "wide", tmp_path / "p0", 64, pad=True, strict=True, progress=False)
-    padded = _read_levels(dataset_tool.prepare_dataset(tmp_path / "wide", tmp_path / "p", R, pad=True,
+        prepare.prepare_dataset(tmp_path / "wide", tmp_path / "p0", 64, pad=True, strict=True, progress=False)
+    padded = _read_levels(prepare.prepare_dataset(tmp_path / "wide", tmp_path / "p", R, pad=True,
                                                        progress=False)["out_dir"], R)[0]
     assert padded[0].max() < 5 and padded[-1].max() < 5  # letterbox bars
     assert padded[8, 0, 0] > 200 and padded[8, 8, 1] > 200 and padded[8, 15, 2] > 200
@@ -149,21 +150,21 @@ def test_zip_source_and_pad(src, tmp_path):
 
 def test_interrupted_prepare_leaves_no_dataset_and_rerun_completes(src, tmp_path, monkeypatch):
     out = tmp_path / "ds"
-    add = dataset_tool.DatasetWriter.add
+    add = prepare.DatasetWriter.add
 
     def failing_add(self, image, index=None):
         if self.num_images == 3:
             raise KeyboardInterrupt
         add(self, image, index)
 
-    monkeypatch.setattr(dataset_tool.DatasetWriter, "add", failing_add)
+    monkeypatch.setattr(prepare.DatasetWriter, "add", failing_add)
     with pytest.raises(KeyboardInterrupt):
-        dataset_tool.prepare_dataset(src, out, R, images_per_shard=2, progress=False)
+        prepare.prepare_dataset(src, out, R, images_per_shard=2, progress=False)
     assert not list(out.glob("*.tmp")) and not (out / "dataset.json").exists()
     with pytest.raises(FileNotFoundError, match="interrupted"):
-        data.dataset_info(out)
-    monkeypatch.setattr(dataset_tool.DatasetWriter, "add", add)
-    assert dataset_tool.prepare_dataset(src, out, R, images_per_shard=2, progress=False)["num_images"] == len(GOOD)
+        pipeline.dataset_info(out)
+    monkeypatch.setattr(prepare.DatasetWriter, "add", add)
+    assert prepare.prepare_dataset(src, out, R, images_per_shard=2, progress=False)["num_images"] == len(GOOD)
 
 
 def test_killed_prepare_then_rerun(src, tmp_path):
@@ -171,7 +172,7 @@ def test_killed_prepare_then_rerun(src, tmp_path):
     out = tmp_path / "ds"
     script = (
         "import os, signal, sys\n"
-        "from stylegan_tf import dataset_tool as t\n"
+        "from stylegan_tf.data import prepare as t\n"
         "add = t.DatasetWriter.add\n"
         "def killing_add(self, image, index=None):\n"
         "    if self.num_images == 5: os.kill(os.getpid(), signal.SIGKILL)\n"
@@ -184,8 +185,8 @@ def test_killed_prepare_then_rerun(src, tmp_path):
     assert proc.returncode == -9
     assert list(out.glob("*.tmp")) and list(out.glob("r0016-*.tfrecord"))  # half a dataset on disk ...
     with pytest.raises(FileNotFoundError, match="not a complete prepared dataset"):  # ... that is refused
-        data.make_dataset(out, R, 2)
-    summary = dataset_tool.prepare_dataset(src, out, R, images_per_shard=2, progress=False)
+        pipeline.make_dataset(out, R, 2)
+    summary = prepare.prepare_dataset(src, out, R, images_per_shard=2, progress=False)
     assert summary["num_images"] == len(GOOD)
     assert not list(out.glob("*.tmp"))
     shards = {name for names in summary["meta"]["shards"].values() for name in names}

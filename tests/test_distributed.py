@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from stylegan_tf.trainer import Trainer
+from stylegan_tf.training.trainer import Trainer
 from test_trainer import CFG, START_NIMG, random_reals, values
 
 # Exact agreement with one device needs the same minibatch-stddev groups: they are formed within
@@ -22,7 +22,7 @@ WORKER = os.path.join(os.path.dirname(__file__), "multiworker_worker.py")
 
 @pytest.fixture(scope="module")
 def mirrored():
-    """One MirroredStrategy per module (a second one in a process breaks collectives, see TOOLCHAIN)."""
+    """One MirroredStrategy per module (a second one in a process breaks collectives, a TensorFlow limitation)."""
     strategy = tf.distribute.MirroredStrategy()
     assert strategy.num_replicas_in_sync == 2, "conftest splits the CPU into 2 logical devices"
     return strategy
@@ -50,7 +50,7 @@ def test_mirrored_replicas_agree_and_match_one_device(mirrored):
 
     # both replicas hold bit-identical copies of every variable
     for name in ("G", "D", "G_ema", "G_opt", "D_opt"):
-        for v in multi.checkpoint_objects()[name]:
+        for v in multi.checkpoint_objects()[name].values():
             a, b = replica_values(v)
             np.testing.assert_array_equal(a, b, err_msg=v.path)
 
@@ -58,7 +58,7 @@ def test_mirrored_replicas_agree_and_match_one_device(mirrored):
     for key in ("G_loss", "D_loss", "R1"):
         assert multi.last_stats[key] == pytest.approx(single.last_stats[key], rel=1e-4)
     for name in ("G", "D", "G_ema", "G_opt", "D_opt"):
-        a, b = values(single.checkpoint_objects()[name]), values(multi.checkpoint_objects()[name])
+        a, b = values(single.checkpoint_objects()[name].values()), values(multi.checkpoint_objects()[name].values())
         for x, y in zip(a, b):
             np.testing.assert_allclose(x, y, rtol=1e-5, atol=2e-5, err_msg=name)
 
@@ -72,7 +72,7 @@ def test_xla_step_runs_under_mirrored(mirrored):
     t.train(total_kimg=0.004, progress=False)
     assert int(t.cur_nimg.numpy()) == 4 and int(t.skipped.numpy()) == 0
     assert all(np.isfinite(t.last_stats[k]) for k in ("G_loss", "D_loss", "R1"))
-    for v in t.checkpoint_objects()["G"] + t.checkpoint_objects()["D"]:
+    for v in [*t.checkpoint_objects()["G"].values(), *t.checkpoint_objects()["D"].values()]:
         a, b = replica_values(v)
         np.testing.assert_array_equal(a, b, err_msg=v.path)
 
@@ -108,7 +108,7 @@ def test_multiworker_two_processes_end_with_identical_weights(tmp_path):
     for p, log in zip(procs, logs):
         assert p.returncode == 0, log[-3000:]
     a, b = np.load(outs[0]), np.load(outs[1])
-    assert sorted(a.files) == sorted(b.files) and int(a["cur_nimg/0"]) == 12 and int(a["step/0"]) == 3
+    assert sorted(a.files) == sorted(b.files) and int(a["state/cur_nimg"]) == 12 and int(a["state/step"]) == 3
     for key in a.files:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
     assert np.isfinite(a["G_loss"])

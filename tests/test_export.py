@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from stylegan_tf import build_generator, cli, preset
-from stylegan_tf.viz import to_uint8
+from stylegan_tf.generation.viz import to_uint8
 
 SIGNATURES = {  # name -> {input: (dtype, shape)} as saved_model_cli prints them (z_dim = w_dim = 16, num_ws = 6)
     "generate": {"z": ("DT_FLOAT", "(-1, 16)"), "psi": ("DT_FLOAT", "()")},
@@ -165,7 +165,7 @@ def test_wrong_shapes_and_dtypes_are_rejected_naming_the_expected_input(exported
 def test_onnx_generate_matches_tensorflow(exported, tmp_path):
     pytest.importorskip("tf2onnx")
     ort = pytest.importorskip("onnxruntime")
-    from stylegan_tf.export import export_onnx
+    from stylegan_tf.export.savedmodel import export_onnx
 
     G = exported[0]
     path = export_onnx(G, str(tmp_path / "generate.onnx"))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from stylegan_tf import faces
+from stylegan_tf.data import faces
 
 R = 64
 

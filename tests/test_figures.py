@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from stylegan_tf import build_generator, cli, preset
-from stylegan_tf import figures as F
-from stylegan_tf.viz import to_uint8
+from stylegan_tf.generation import figures as F
+from stylegan_tf.generation.viz import to_uint8
 
 SEEDS = [3, 1, 4]
 
@@ -183,7 +183,7 @@ def test_generate_cli_writes_every_figure(G, tmp_path, capsys):
 
 
 def test_cli_option_parsers():
-    from stylegan_tf.generate_cli import parse_floats, parse_seeds, parse_styles
+    from stylegan_tf.cli.generate import parse_floats, parse_seeds, parse_styles
 
     assert parse_seeds("0-3,10") == [0, 1, 2, 3, 10] and parse_seeds("7") == [7]
     assert parse_floats("1,-0.5") == [1.0, -0.5]

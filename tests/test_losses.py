@@ -1,10 +1,10 @@
-"""Losses against hand-computed values and analytic cases (SPEC §4.1)."""
+"""Losses against hand-computed values and analytic cases (official training/loss.py)."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from stylegan_tf import losses
+from stylegan_tf.training import losses
 
 RNG = np.random.default_rng(0)
 X = tf.constant(RNG.normal(size=(3, 4, 4, 2)), tf.float32)  # [N, H, W, C]
@@ -76,12 +76,13 @@ def test_wgan_gp_penalty_is_zero_for_a_critic_with_target_norm():
                                [target**2] * 3, rtol=1e-5)
 
 
-def test_d_wgan_gp_sums_its_terms():
+def test_wgan_gp_loss_sums_its_terms():
     D = linear_D(2 * A / tf.norm(A))  # gradient norm 2 with target 1 -> penalty (2 - 1)^2 = 1
     fakes = tf.constant(RNG.normal(size=X.shape), tf.float32)
     real_logits, fake_logits = D(X), D(fakes)
-    loss = losses.d_wgan_gp(D, X, fakes, real_logits, fake_logits, wgan_lambda=10.0, wgan_target=1.0,
-                            wgan_epsilon=0.001, alpha=tf.fill([3, 1, 1, 1], 0.3))
+    wgan = losses.WGANGPLoss(None, D, wgan_lambda=10.0, wgan_target=1.0, wgan_epsilon=0.001)
+    loss, penalty = wgan.d_loss(X, fakes, {"alpha": tf.fill([3, 1, 1, 1], 0.3)})
+    np.testing.assert_allclose(penalty, [10.0] * 3, rtol=1e-5)  # the weighted penalty, logged as "GP"
     expected = fake_logits[:, 0] - real_logits[:, 0] + 10.0 * 1.0 + 0.001 * real_logits[:, 0] ** 2
     np.testing.assert_allclose(loss, expected, rtol=1e-5)
 

@@ -9,7 +9,7 @@ import pytest
 
 import reference as ref
 from stylegan_tf import PRESETS, build_discriminator, build_generator, preset
-from stylegan_tf.mapping import MappingNetwork
+from stylegan_tf.networks.mapping import MappingNetwork
 
 TINY = dict(fmap_base=64, fmap_max=16, z_dim=8, w_dim=8, mapping_layers=2)
 
@@ -23,7 +23,7 @@ def trainable_count(model):
 
 
 def expected_counts(cfg):
-    """Parameter counts derived from SPEC sections 1-3, independently of the model code."""
+    """Parameter counts derived from the official networks_stylegan.py (G_mapping, G_synthesis, D_basic), independently of the model code."""
     nf, L, w = cfg.nf, cfg.resolution_log2, cfg.w_dim
     mapping = sum((cfg.z_dim if i == 0 else w) * w + w for i in range(cfg.mapping_layers))
 
@@ -54,7 +54,7 @@ class TestOfficialConfiguration:
         assert trainable_count(D) == 23_087_249
         assert G.count_params() > trainable_count(G)  # w_avg, lod and the fixed noise maps are not trainable
         assert expected_counts(cfg) == (26_219_627, 2_101_248, 23_087_249)
-        unused_heads = sum(cfg.nf(r - 1) * 3 + 3 for r in range(2, 10))  # SPEC 8.10: final heads only
+        unused_heads = sum(cfg.nf(r - 1) * 3 + 3 for r in range(2, 10))  # the official count keeps only the final ToRGB/FromRGB
         assert trainable_count(G) - unused_heads == 26_212_019
         assert trainable_count(D) - sum(3 * cfg.nf(r - 1) + cfg.nf(r - 1) for r in range(2, 10)) == 23_077_137
 
@@ -195,10 +195,10 @@ class TestGeneratorLatents:
     def test_w_avg_tracks_the_batch_mean_of_the_first_w(self):
         G = build_generator(tiny(style_mixing_prob=0.0))
         z = np.random.default_rng(7).standard_normal((4, 8)).astype(np.float32)
-        G(z, training=True)
+        G.track_w_avg(G.mapping(z))  # what the training forward pass (training.losses.GANLoss) calls
         mean_w = G.mapping(z).numpy()[:, 0].mean(axis=0)
         np.testing.assert_allclose(G.w_avg.numpy(), 0.005 * mean_w, rtol=1e-4, atol=1e-7)
-        G(z, training=True)
+        G.track_w_avg(G.mapping(z))
         np.testing.assert_allclose(G.w_avg.numpy(), 0.005 * mean_w * (1 + 0.995), rtol=1e-4, atol=1e-7)
 
     def test_truncation_psi_zero_gives_w_avg(self):
@@ -220,10 +220,10 @@ class TestGeneratorLatents:
         G = build_generator(tiny(resolution=32, style_mixing_prob=1.0))  # num_ws = 8
         for lod, active in ((0.0, 8), (1.0, 6), (1.5, 6), (2.0, 4)):
             G.lod.assign(lod)
-            draws = {int(G.mixing_crossover()) for _ in range(80)}
+            draws = {int(G.mixing_crossover(np.array([lod * 10, i], np.int32))) for i in range(80)}
             assert draws == set(range(1, active))  # U{1, ..., active - 1}, every value reached
         G.style_mixing_prob = 0.0
-        assert {int(G.mixing_crossover()) for _ in range(20)} == {4}  # no mixing: crossover = active
+        assert {int(G.mixing_crossover(np.array([3, i], np.int32))) for i in range(20)} == {4}  # crossover = active
         ws, ws2 = np.zeros((2, 8, 8), np.float32), np.ones((2, 8, 8), np.float32)
         mixed = G.style_mix(ws, ws2, 3).numpy()
         np.testing.assert_array_equal(mixed[:, :3], 0)
@@ -276,7 +276,7 @@ def test_mixed_precision_runs_and_returns_float32():
     try:
         G, D = build_generator(tiny()), build_discriminator(tiny())
         z = np.random.default_rng(13).standard_normal((4, 8)).astype(np.float32)
-        images = G(z, training=True)
+        images = G(z)
         logits = D(images)
     finally:
         keras.mixed_precision.set_global_policy("float32")

@@ -1,4 +1,4 @@
-"""The progressive-growing schedule against the official training_schedule (SPEC §4.3-4.4)."""
+"""The progressive-growing schedule against the official training_schedule (training_loop.py)."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from stylegan_tf.config import preset
-from stylegan_tf.schedule import Segment, phase_at, segments
+from stylegan_tf.training.schedule import Segment, phase_at, segments
 
 FFHQ = preset("F")  # official: 1024x1024, 600 + 600 kimg, 8-GPU minibatch table
 

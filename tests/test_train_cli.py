@@ -13,11 +13,10 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from stylegan_tf import StyleGANConfig, cli, preset
-from stylegan_tf.checkpoint import list_checkpoints
-from stylegan_tf.run_log import RunLog, sample_grid
-from stylegan_tf.schedule import phase_at
-from stylegan_tf.train_cli import DEMO
+from stylegan_tf import SCALES, StyleGANConfig, cli, preset
+from stylegan_tf.training.checkpoint import list_checkpoints
+from stylegan_tf.training.run_log import RunLog, sample_grid
+from stylegan_tf.training.schedule import phase_at
 
 # A model small enough to train for real in a test: 8x8, 16 channels, batches of 8, a checkpoint every 8 steps.
 TINY = [
@@ -50,7 +49,7 @@ def test_dry_run_prints_resolved_config(capsys):
     assert cfg["style_mixing_prob"] == 0.0  # row E
     assert (cfg["resolution"], cfg["total_kimg"], cfg["seed"], cfg["xla"]) == (64, 12.0, 7, True)
     assert cfg["fmap_max"] == 64 and cfg["minibatch_dict"] == {"8": 16}  # --set wins over the demo defaults
-    assert cfg["fmap_base"] == DEMO["fmap_base"] and cfg["lod_training_kimg"] == DEMO["lod_training_kimg"]
+    assert cfg["fmap_base"] == SCALES["demo"]["fmap_base"] and cfg["lod_training_kimg"] == SCALES["demo"]["lod_training_kimg"]
 
 
 def test_bare_command_uses_demo_defaults_and_official_is_available(capsys):
@@ -58,7 +57,7 @@ def test_bare_command_uses_demo_defaults_and_official_is_available(capsys):
     demo = json.loads(capsys.readouterr().out)
     assert demo["data"] == "synthetic-faces" and demo["style_mixing_prob"] == 0.9  # preset F, embedded data
     assert {k: demo[k] for k in ("resolution", "fmap_max", "total_kimg")} == {
-        k: DEMO[k] for k in ("resolution", "fmap_max", "total_kimg")}
+        k: SCALES["demo"][k] for k in ("resolution", "fmap_max", "total_kimg")}
     assert cli.main(["train", "--defaults", "official", "--resolution", "256", "--dry-run"]) == 0
     official = json.loads(capsys.readouterr().out)
     assert official == json.loads(preset("F", resolution=256).to_json())  # the NVlabs values otherwise
@@ -136,8 +135,8 @@ def _train_cmd(out, *extra):
 
 
 def test_sigkill_then_resume_loses_nothing(tmp_path, capsys):
-    from stylegan_tf.checkpoint import Checkpointer
-    from stylegan_tf.trainer import Trainer
+    from stylegan_tf.training.checkpoint import Checkpointer
+    from stylegan_tf.training.trainer import Trainer
 
     env = {**os.environ, "STYLEGAN_TF_DATA_DIR": str(tmp_path / "data"), "TF_CPP_MIN_LOG_LEVEL": "2"}
     out = tmp_path / "run"

@@ -11,7 +11,8 @@ import pytest
 import tensorflow as tf
 
 from stylegan_tf import preset
-from stylegan_tf.trainer import Trainer, reset_optimizer
+from stylegan_tf.training.checkpoint import flatten_objects
+from stylegan_tf.training.trainer import Trainer, reset_optimizer
 
 CFG = preset(
     "F", resolution=8, fmap_base=32, fmap_max=16, z_dim=16, w_dim=16, mapping_layers=2,
@@ -146,38 +147,36 @@ def test_ticks_checkpoints_and_ctrl_c(trainer):
 
 def test_resume_from_checkpoint_objects_is_exact(trainer, tmp_path):
     start = int(trainer.cur_nimg.numpy())
-    path = tf.train.Checkpoint(**trainer.checkpoint_objects()).write(str(tmp_path / "ckpt"))
+    path = tf.train.Checkpoint(**flatten_objects(trainer.checkpoint_objects())).write(str(tmp_path / "ckpt"))
     trainer.train(total_kimg=(start + 8) / 1000, progress=False)  # k = 2 more steps, straight on
-    straight = {k: values(v if isinstance(v, list) else [v]) for k, v in trainer.checkpoint_objects().items()}
+    straight = {k: v.numpy() for k, v in flatten_objects(trainer.checkpoint_objects()).items()}
 
     keras.utils.set_random_seed(99)  # resuming must not depend on the global seed
     resumed = Trainer(CFG, dataset_fn=random_reals)
-    tf.train.Checkpoint(**resumed.checkpoint_objects()).read(path).assert_consumed()
+    tf.train.Checkpoint(**flatten_objects(resumed.checkpoint_objects())).read(path).assert_consumed()
     assert int(resumed.cur_nimg.numpy()) == start
     resumed.train(total_kimg=(start + 8) / 1000, progress=False)
-    assert {"G", "D", "G_ema", "G_opt", "D_opt", "cur_nimg", "skipped", "step"} <= set(straight)
-    for k, v in resumed.checkpoint_objects().items():
-        got = values(v if isinstance(v, list) else [v])
-        assert len(got) == len(straight[k])
-        for a, b in zip(got, straight[k]):
-            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7, err_msg=k)
+    assert set(resumed.checkpoint_objects()) == {"G", "D", "G_ema", "G_opt", "D_opt", "state"}
+    assert {"state/cur_nimg", "state/skipped", "state/step"} <= set(straight)
+    got = {k: v.numpy() for k, v in flatten_objects(resumed.checkpoint_objects()).items()}
+    assert set(got) == set(straight)
+    for k in got:
+        np.testing.assert_allclose(got[k], straight[k], rtol=1e-6, atol=1e-7, err_msg=k)
 
 
 def test_wgan_gp_preset_A_under_mixed_precision_trains_on_cpu():
     cfg = preset("A", resolution=8, fmap_base=32, fmap_max=16, z_dim=16, w_dim=16, lod_initial_resolution=8,
-                 minibatch_base=4, minibatch_dict={}, tick_kimg=0.004)
-    keras.mixed_precision.set_global_policy("mixed_float16")
-    try:
-        t = Trainer(cfg, dataset_fn=random_reals)
-        assert t.G_loss_scale is not None and "G_loss_scale" in t.checkpoint_objects()
-        G0, D0 = values(t.G.trainable_weights), values(t.D.trainable_weights)
-        t.train(total_kimg=0.012, progress=False)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+                 minibatch_base=4, minibatch_dict={}, tick_kimg=0.004, mixed_precision=True)
+    t = Trainer(cfg, dataset_fn=random_reals)  # the Trainer applies cfg.mixed_precision itself ...
+    assert keras.mixed_precision.global_policy().name == "float32"  # ... and leaves the global policy alone
+    assert t.G.synthesis.to_rgb[-1].compute_dtype == "float16" and t.D.conv.compute_dtype == "float16"
+    assert t.state.G_loss_scale is not None and "G_loss_scale" in t.checkpoint_objects()["state"]
+    G0, D0 = values(t.G.trainable_weights), values(t.D.trainable_weights)
+    t.train(total_kimg=0.012, progress=False)
     assert {"G_loss", "D_loss", "GP"} <= set(t.last_stats)
     assert all(np.isfinite(t.last_stats[k]) for k in ("G_loss", "D_loss", "GP"))
     assert all(v.dtype == "float32" and np.all(np.isfinite(v.numpy())) for v in t.G.weights + t.D.weights)
     assert max_diff(values(t.G.trainable_weights), G0) > 0 and max_diff(values(t.D.trainable_weights), D0) > 0
     # each overflowing float16 step is skipped and halves its loss scale (no growth within 3 steps)
-    halvings = sum(np.log2(2.0**15 / float(s.numpy())) for s in (t.G_loss_scale, t.D_loss_scale))
+    halvings = sum(np.log2(2.0**15 / float(s.numpy())) for s in (t.state.G_loss_scale, t.state.D_loss_scale))
     assert halvings == int(t.skipped.numpy())

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stylegan_tf import viz
+from stylegan_tf.generation import viz
 
 matplotlib.use("Agg")
 

@@ -19,10 +19,3 @@ def _replica_seed(seed_generator):
 def replica_normal(shape, seed_generator, dtype="float32"):
     """N(0, 1) of `shape`, different on each replica, deterministic for the generator's seed."""
     return tf.random.stateless_normal(shape, seed=_replica_seed(seed_generator), dtype=dtype)
-
-
-def replica_uniform(shape, seed_generator, minval=0.0, maxval=1.0, dtype="float32"):
-    """U[minval, maxval) of `shape` (ints: maxval exclusive), per replica, deterministic for the seed."""
-    return tf.random.stateless_uniform(
-        shape, seed=_replica_seed(seed_generator), minval=minval, maxval=maxval, dtype=dtype
-    )

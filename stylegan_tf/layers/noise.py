@@ -37,7 +37,7 @@ class NoiseInjection(keras.layers.Layer):
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.seed_generator = keras.random.SeedGenerator(seed, name="seed_generator")  # a fixed name: checkpoints match by path
 
     def build(self, input_shape):
         _, h, w, c = input_shape

@@ -47,36 +47,3 @@ def instance_norm(x, epsilon=1e-8):
     x = x - keras.ops.mean(x, axis=(1, 2), keepdims=True)  # [N, 1, 1, C] means
     x = x * keras.ops.rsqrt(keras.ops.mean(keras.ops.square(x), axis=(1, 2), keepdims=True) + epsilon)
     return keras.ops.cast(x, dtype)
-
-
-@keras.saving.register_keras_serializable(package="stylegan_tf")
-class InstanceNorm(keras.layers.Layer):
-    """Instance normalisation without a learned affine (the style supplies it).
-
-        y = (x - mean_hw(x)) / sqrt(var_hw(x) + epsilon),   biased variance, computed in float32
-
-    Paper: Sec. 2, Eq. 1 (the normalisation in AdaIN); Table 1 row C (use_instance_norm).
-
-    Args:
-        epsilon: Added to the variance (1e-8 as in the official code).
-        **kwargs: Base layer arguments.
-
-    Call arguments:
-        inputs: Tensor `[N, H, W, C]`.
-
-    Returns:
-        Tensor of the same shape.
-    """
-
-    def __init__(self, epsilon=1e-8, **kwargs):
-        super().__init__(**kwargs)
-        self.epsilon = epsilon
-
-    def call(self, inputs):
-        return instance_norm(inputs, self.epsilon)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon}

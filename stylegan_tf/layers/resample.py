@@ -1,4 +1,4 @@
-"""Resampling: binomial blur, nearest 2x up-sampling and 2x2 box down-sampling (NHWC)."""
+"""Resampling: binomial blur, nearest 2x up-sampling, 2x2 box down-sampling and the fade between them (NHWC)."""
 
 import keras
 import numpy as np
@@ -17,6 +17,11 @@ def downsample_2x(x, factor=2):
     if factor == 1:
         return x
     return keras.ops.average_pool(x, pool_size=factor, strides=factor, padding="valid")
+
+
+def lerp_clip(a, b, t):
+    """a + (b - a) * clip(t, 0, 1): the fade between resolutions (official `tflib.lerp_clip`)."""
+    return a + (b - a) * keras.ops.clip(t, 0.0, 1.0)
 
 
 def blur_kernel(blur_filter):
@@ -65,71 +70,3 @@ class Blur(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "blur_filter": self.blur_filter}
-
-
-@keras.saving.register_keras_serializable(package="stylegan_tf")
-class Upsample2D(keras.layers.Layer):
-    """Nearest-neighbour up-sampling by an integer factor (pixel replication).
-
-        y[n, i, j, c] = x[n, i // f, j // f, c]
-
-    Paper: ProGAN Sec. 3 (growing); used between resolutions in every row of Table 1.
-
-    Args:
-        factor: Integer scale factor.
-        **kwargs: Base layer arguments.
-
-    Call arguments:
-        inputs: Tensor `[N, H, W, C]`.
-
-    Returns:
-        Tensor `[N, fH, fW, C]`.
-    """
-
-    def __init__(self, factor=2, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = factor
-
-    def call(self, inputs):
-        return upsample_2x(inputs, self.factor)
-
-    def compute_output_shape(self, input_shape):
-        n, h, w, c = input_shape
-        return (n, h and h * self.factor, w and w * self.factor, c)
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor}
-
-
-@keras.saving.register_keras_serializable(package="stylegan_tf")
-class Downsample2D(keras.layers.Layer):
-    """Box-filter down-sampling by an integer factor (mean of each f x f block).
-
-        y[n, i, j, c] = mean(x[n, f*i : f*i + f, f*j : f*j + f, c])
-
-    Paper: ProGAN Sec. 3; also how lower-resolution training data is made (dataset_tool).
-
-    Args:
-        factor: Integer scale factor.
-        **kwargs: Base layer arguments.
-
-    Call arguments:
-        inputs: Tensor `[N, H, W, C]`, H and W divisible by `factor`.
-
-    Returns:
-        Tensor `[N, H/f, W/f, C]`.
-    """
-
-    def __init__(self, factor=2, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = factor
-
-    def call(self, inputs):
-        return downsample_2x(inputs, self.factor)
-
-    def compute_output_shape(self, input_shape):
-        n, h, w, c = input_shape
-        return (n, h and h // self.factor, w and w // self.factor, c)
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor}

@@ -1,25 +1,24 @@
 """Generator = mapping + synthesis, with w_avg tracking, style mixing and truncation."""
 
-import math
-
 import keras
 import tensorflow as tf
 
-from stylegan_tf.layers._random import replica_normal, replica_uniform
-from stylegan_tf.mapping import MappingNetwork
-from stylegan_tf.synthesis import SynthesisNetwork
+from stylegan_tf.geometry import layer_resolution, num_ws
+from stylegan_tf.networks.mapping import MappingNetwork
+from stylegan_tf.networks.synthesis import SynthesisNetwork
 
 
 @keras.saving.register_keras_serializable(package="stylegan_tf")
 class Generator(keras.Model):
     """The style-based generator G(z) = g(f(z)) of Fig. 1b (or the traditional one of Fig. 1a).
 
-        ws = f(z)                                      [N, num_ws, w_dim]
-        training:   w_avg <- mean_batch(ws[:, 0]) + beta * (w_avg - mean_batch(ws[:, 0]))
-                    style mixing: with prob p, layers >= crossover take f(z2),
-                    crossover ~ U{1, ..., active_layers - 1}, one draw per minibatch
-        inference:  ws[:, i] <- w_avg + psi * (ws[:, i] - w_avg)   for i < cutoff   (truncation)
+        ws = f(z)                                              [N, num_ws, w_dim]
+        ws[:, i] <- w_avg + psi * (ws[:, i] - w_avg)   for i < cutoff   (truncation)
         images = g(ws)
+
+    Calling the model is inference. The training forward pass (w_avg tracking, style mixing,
+    explicit noise draws) is `stylegan_tf.training.losses.GANLoss.run_G`, built from the
+    methods below: `track_w_avg`, `mixing_crossover`, `style_mix`; `truncate` serves inference.
 
     Paper: Sec. 2 (style-based generator), Sec. 3.1 (mixing regularisation, Table 1 row F),
     appendix B (truncation trick in W).
@@ -34,13 +33,12 @@ class Generator(keras.Model):
         truncation_psi: Default psi at inference (None or 1: no truncation).
         truncation_cutoff: Default number of leading layers truncated (None: all).
         w_avg_beta: Decay of the tracked mean of W.
-        seed: Seed for noise, the second mixing latent and the crossover draw.
+        seed: Seed of the noise layers (the synthesis network uses seed + 1).
         **kwargs: Base model arguments.
 
     Call arguments:
         z: Latents `[N, z_dim]`.
-        training: Track w_avg and apply style mixing (no truncation).
-        truncation_psi, truncation_cutoff: Override the defaults at inference.
+        truncation_psi, truncation_cutoff: Override the defaults (psi 1: no truncation).
         noise_mode, noise: See SynthesisNetwork.
         resolution: Optional static output resolution (see SynthesisNetwork).
 
@@ -75,8 +73,7 @@ class Generator(keras.Model):
         self.truncation_cutoff = truncation_cutoff
         self.w_avg_beta = w_avg_beta
         self.seed = seed
-        self.num_ws = 2 * int(math.log2(resolution)) - 2
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.num_ws = num_ws(resolution)
 
     def build(self, input_shape):
         self.mapping = MappingNetwork(self.z_dim, self.w_dim, self.num_ws, self.mapping_layers, self.mapping_lrmul,
@@ -98,19 +95,19 @@ class Generator(keras.Model):
         """The synthesis network's level-of-detail variable (assign to it; it never retraces)."""
         return self.synthesis.lod
 
-    def call(self, z, training=False, truncation_psi=None, truncation_cutoff=None, noise_mode="random", noise=None,
+    def call(self, z, truncation_psi=None, truncation_cutoff=None, noise_mode="random", noise=None,
              resolution=None):
-        ws = self.mapping(z)  # [N, num_ws, w_dim]
-        if training:
-            self.track_w_avg(ws)
-            if self.style_mixing_prob > 0:
-                ws = self.style_mix(ws, self.mapping(replica_normal(keras.ops.shape(z), self.seed_generator)),
-                                    self.mixing_crossover())
-        else:
-            psi = self.truncation_psi if truncation_psi is None else truncation_psi
-            cutoff = self.truncation_cutoff if truncation_cutoff is None else truncation_cutoff
-            ws = self.truncate(ws, psi, cutoff)
+        psi = self.truncation_psi if truncation_psi is None else truncation_psi
+        cutoff = self.truncation_cutoff if truncation_cutoff is None else truncation_cutoff
+        ws = self.truncate(self.mapping(z), psi, cutoff)  # [N, num_ws, w_dim]
         return self.synthesis(ws, noise_mode=noise_mode, noise=noise, resolution=resolution)
+
+    def noise_shapes(self, batch_size, resolution=None):
+        """Per synthesis layer, the shape of its noise input `[N, H, W, 1]`, or None for layers above
+        `resolution` (default: all run) and for every layer when the model has no noise inputs."""
+        top = self.resolution if resolution is None else resolution
+        return [(batch_size, layer_resolution(i), layer_resolution(i), 1)
+                if self.use_noise and layer_resolution(i) <= top else None for i in range(self.num_ws)]
 
     def track_w_avg(self, ws):
         batch_avg = keras.ops.mean(keras.ops.cast(ws[:, 0], "float32"), axis=0)  # [w_dim], first latent, pre-mixing
@@ -120,19 +117,15 @@ class Generator(keras.Model):
         """Style inputs in use at the current lod: num_ws - 2 * floor(lod)."""
         return self.num_ws - 2 * keras.ops.cast(keras.ops.floor(self.lod), "int32")
 
-    def mixing_crossover(self, seed=None):
+    def mixing_crossover(self, seed):
         """One draw per minibatch: U{1, ..., active - 1} with prob p, else `active` (no mixing).
 
-        With `seed` (a [2] integer tensor) the draw is stateless and the same on every replica, as the
-        trainer needs for its global-batch draws; without it, it comes from the layer's seed generator.
+        `seed` is a [2] integer tensor: the draw is stateless, so it is the same on every replica, as the
+        trainer needs for its global-batch draws (official `G_style`: one crossover per minibatch).
         """
         active = self.active_layers()
-        if seed is None:
-            crossover = replica_uniform((), self.seed_generator, minval=1, maxval=active, dtype="int32")
-            u = replica_uniform((), self.seed_generator)
-        else:
-            crossover = tf.random.stateless_uniform((), seed, minval=1, maxval=active, dtype="int32")
-            u = tf.random.stateless_uniform((), tf.random.experimental.stateless_fold_in(seed, 1))
+        crossover = tf.random.stateless_uniform((), seed, minval=1, maxval=active, dtype="int32")
+        u = tf.random.stateless_uniform((), tf.random.experimental.stateless_fold_in(seed, 1))
         return keras.ops.where(u < self.style_mixing_prob, crossover, active)
 
     def style_mix(self, ws, ws2, crossover):

@@ -1,6 +1,6 @@
 """Trainer: progressive growing of G and D under any tf.distribute strategy, in one explicit loop.
 
-The loop follows the official `training_loop()` (NVlabs/stylegan `training/training_loop.py`, SPEC §4):
+The loop follows the official `training_loop()` (NVlabs/stylegan `training/training_loop.py`):
 
     while cur_nimg < total:
         phase = phase_at(cur_nimg)                 # lod, resolution, batch, lr (schedule.py)
@@ -10,8 +10,9 @@ The loop follows the official `training_loop()` (NVlabs/stylegan `training/train
         every tick: log; every checkpoint_kimg: checkpoint
     checkpoint
 
-The step itself (random draws, loss reduction over replicas, skipping non-finite updates) is in
-train_step.py; it is compiled once per (resolution, batch) and never retraced when lod changes.
+The step itself (loss reduction over replicas, skipping non-finite updates) is in train_step.py and
+the forward pass in losses.py (`GANLoss`); a step is compiled once per (resolution, batch) and never
+retraced when lod changes.
 
 Small departures from the official loop, none of which changes what is optimised: the schedule is
 re-read every step (official: every `minibatch_repeats` = 4 steps); G_ema follows G after each G
@@ -19,7 +20,6 @@ step (official: together with the next D step); a resumed run keeps its Adam sta
 resets it at start-up); the data pipeline restarts from its first batch on resume.
 """
 
-import math
 import sys
 import time
 
@@ -27,10 +27,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from stylegan_tf.discriminator import build_discriminator
-from stylegan_tf.generator import build_generator
-from stylegan_tf.schedule import phase_at
-from stylegan_tf.train_step import make_train_step
+from stylegan_tf.networks import build_discriminator, build_generator
+from stylegan_tf.training.checkpoint import named_variables
+from stylegan_tf.training.losses import GANLoss
+from stylegan_tf.training.schedule import lod_bounds, phase_at
+from stylegan_tf.training.train_step import TrainState, make_train_step
 
 
 class Trainer:
@@ -45,15 +46,17 @@ class Trainer:
         dataset_fn: Optional `fn(resolution, global_batch) -> tf.data.Dataset` of [B, R, R, C] batches
             in [-1, 1] (tests use it); default: `stylegan_tf.data.make_dataset(cfg.data, ...)`.
 
-    Construction seeds Keras' global RNG with `cfg.seed`, so the initial weights follow from the config.
+    Construction seeds Keras' global RNG with `cfg.seed`, so the initial weights follow from the config,
+    and builds the networks under the `mixed_float16` policy when `cfg.mixed_precision` is set (the
+    global policy is left as it was), so a script that uses `Trainer` directly gets what the CLI gets.
 
     Attributes:
         G, D, G_ema: The networks (G_ema starts as a copy of G).
+        loss: The `GANLoss` of `cfg.loss`, which runs G and D for training.
         G_opt, D_opt: Keras Adam optimizers (beta = (cfg.adam_beta1, cfg.adam_beta2), eps = cfg.adam_epsilon).
-        cur_nimg: int64 variable, real images shown so far.
-        skipped: int64 variable, updates skipped because a gradient was not finite.
-        step: int64 variable, steps done; with cfg.seed it is the whole RNG state of training.
-        trace_count: Python traces of the train steps (a test checks lod changes never retrace).
+        state: The `TrainState`: `cur_nimg` (real images shown), `step` (with cfg.seed the whole RNG state of
+            training), `skipped` (updates skipped because a gradient was not finite), loss scales;
+            `cur_nimg`, `step`, `skipped` and `trace_count` are also attributes of the trainer.
     """
 
     def __init__(self, cfg, *, out_dir=None, strategy=None, checkpointer=None, log=None, dataset_fn=None):
@@ -63,48 +66,45 @@ class Trainer:
         self.checkpointer = checkpointer
         self.log = log
         self.dataset_fn = dataset_fn
-        self.trace_count = 0
         self._steps = {}  # (resolution, global batch) -> compiled step
         self.last_stats = {}
-        mixed = keras.mixed_precision.global_policy().compute_dtype == "float16"
         keras.utils.set_random_seed(cfg.seed)  # weight initialisation is reproducible from the config
-        with self.strategy.scope():
-            self.G = build_generator(cfg, name="G")
-            self.D = build_discriminator(cfg, name="D")
-            self.G_ema = build_generator(cfg, name="G_ema")
-            for v_ema, v in zip(self.G_ema.weights, self.G.weights):
-                v_ema.assign(v)
-            self.G_opt, self.D_opt = (
-                keras.optimizers.Adam(learning_rate=float(cfg.lr_base), beta_1=cfg.adam_beta1,
-                                      beta_2=cfg.adam_beta2, epsilon=cfg.adam_epsilon, name=name)
-                for name in ("G_opt", "D_opt"))
-            self.G_opt.build(self.G.trainable_variables)
-            self.D_opt.build(self.D.trainable_variables)
-            counter = dict(dtype=tf.int64, trainable=False, aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-            self.cur_nimg = tf.Variable(0, name="cur_nimg", **counter)
-            self.skipped = tf.Variable(0, name="skipped", **counter)
-            self.step = tf.Variable(0, name="step", **counter)
-            self.G_loss_scale = self.D_loss_scale = self.G_good_steps = self.D_good_steps = None
-            if mixed:  # dynamic loss scaling for float16 compute (see train_step.py)
-                scale = dict(trainable=False, aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-                self.G_loss_scale = tf.Variable(2.0**15, name="G_loss_scale", **scale)
-                self.D_loss_scale = tf.Variable(2.0**15, name="D_loss_scale", **scale)
-                self.G_good_steps = tf.Variable(0, dtype=tf.int64, name="G_good_steps", **scale)
-                self.D_good_steps = tf.Variable(0, dtype=tf.int64, name="D_good_steps", **scale)
+        previous_policy = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy("mixed_float16" if cfg.mixed_precision else "float32")
+        try:
+            with self.strategy.scope():
+                self.G = build_generator(cfg, name="G")
+                self.D = build_discriminator(cfg, name="D")
+                self.G_ema = build_generator(cfg, name="G_ema")
+                for v_ema, v in zip(self.G_ema.weights, self.G.weights):
+                    v_ema.assign(v)
+                self.G_opt, self.D_opt = (
+                    keras.optimizers.Adam(learning_rate=float(cfg.lr_base), beta_1=cfg.adam_beta1,
+                                          beta_2=cfg.adam_beta2, epsilon=cfg.adam_epsilon, name=name)
+                    for name in ("G_opt", "D_opt"))
+                self.G_opt.build(self.G.trainable_variables)
+                self.D_opt.build(self.D.trainable_variables)
+                self.state = TrainState(mixed_precision=cfg.mixed_precision)  # loss scaling for float16
+        finally:
+            keras.mixed_precision.set_global_policy(previous_policy)
+        self.loss = GANLoss.from_config(cfg, self.G, self.D)
+
+    cur_nimg = property(lambda self: self.state.cur_nimg)
+    step = property(lambda self: self.state.step)
+    skipped = property(lambda self: self.state.skipped)
+    trace_count = property(lambda self: self.state.trace_count)
 
     def checkpoint_objects(self) -> dict:
-        """Every trackable a checkpoint must hold to resume exactly, for `tf.train.Checkpoint(**objects)`.
+        """Every variable a checkpoint must hold to resume exactly, by name, for `tf.train.Checkpoint(**objects)`.
 
-        Networks and optimizers are given as lists of ALL their variables (weights, lod, w_avg, const
-        noise, the layers' seed-generator states; Adam moments, step and learning rate): Keras 3 layers
-        kept in Python lists are invisible to TF's object graph, so `tf.train.Checkpoint(G=G)` would
-        silently leave most of G_ema out. Lists restore by position; the build order is fixed.
+        Networks and optimizers are given as {variable path: variable} dicts of ALL their variables
+        (weights, lod, w_avg, const noise, the layers' seed-generator states; Adam moments, iterations
+        and learning rate): Keras 3 layers kept in Python lists are invisible to TF's object graph, so
+        `tf.train.Checkpoint(G=G)` would silently leave most of G_ema out. Restoring matches names, so
+        a checkpoint of a differently built model is refused (`Checkpointer.restore`), never misapplied.
         """
-        objects = {name: list(getattr(self, name).variables) for name in ("G", "D", "G_ema", "G_opt", "D_opt")}
-        objects.update(cur_nimg=self.cur_nimg, skipped=self.skipped, step=self.step)
-        if self.G_loss_scale is not None:
-            objects.update(G_loss_scale=self.G_loss_scale, D_loss_scale=self.D_loss_scale,
-                           G_good_steps=self.G_good_steps, D_good_steps=self.D_good_steps)
+        objects = {name: named_variables(getattr(self, name)) for name in ("G", "D", "G_ema", "G_opt", "D_opt")}
+        objects["state"] = self.state.variables()
         return objects
 
     def phase(self, cur_nimg=None):
@@ -120,7 +120,7 @@ class Trainer:
         tick_nimg, ckpt_nimg = _interval(cfg.tick_kimg), _interval(cfg.checkpoint_kimg)
         next_tick, next_ckpt = _next_multiple(cur_nimg, tick_nimg), _next_multiple(cur_nimg, ckpt_nimg)
         # Adam is reset whenever floor(lod) or ceil(lod) changes; G.lod still holds the last step's lod
-        prev_lod = float(self.G.lod.numpy()) if cur_nimg > 0 else None
+        prev_bounds = lod_bounds(float(self.G.lod.numpy())) if cur_nimg > 0 else None
         data_key, batches, lr = None, None, None
         saved_nimg, tick_start, tick_nimg0, skipped0 = cur_nimg, time.time(), cur_nimg, int(self.skipped.numpy())
 
@@ -138,10 +138,10 @@ class Trainer:
                     self.D_opt.learning_rate.assign(lr)
 
                 # 2. fresh Adam state at each new lod interval (official reset_opt_for_new_lod)
-                if cfg.reset_opt_for_new_lod and (prev_lod is None or _lod_bounds(lod) != _lod_bounds(prev_lod)):
+                if cfg.reset_opt_for_new_lod and lod_bounds(lod) != prev_bounds:
                     reset_optimizer(self.G_opt)
                     reset_optimizer(self.D_opt)
-                prev_lod = lod
+                prev_bounds = lod_bounds(lod)
 
                 # 3. a batch of reals at the networks' resolution (new pipeline when resolution or batch change)
                 if data_key != (phase.resolution, phase.batch_size):
@@ -188,7 +188,10 @@ class Trainer:
         """The compiled step for (resolution, global batch), built on first use."""
         key = (resolution, batch_size)
         if key not in self._steps:
-            self._steps[key] = make_train_step(self, resolution, batch_size)
+            self._steps[key] = make_train_step(
+                self.loss, self.G_ema, self.G_opt, self.D_opt, self.state, strategy=self.strategy,
+                resolution=resolution, global_batch=batch_size, seed=self.cfg.seed, ema_kimg=self.cfg.ema_kimg,
+                xla=self.cfg.xla)
         return self._steps[key]
 
     def make_batches(self, resolution, batch_size):
@@ -210,10 +213,6 @@ def reset_optimizer(opt):
     for v in opt.variables:
         if v is not opt.learning_rate:
             v.assign(tf.zeros(v.shape, v.dtype))
-
-
-def _lod_bounds(lod):
-    return math.floor(lod), math.ceil(lod)
 
 
 def _interval(kimg):

@@ -1,12 +1,9 @@
 """Discriminator: the ProGAN-style D with blur, shared by every row of Table 1."""
 
-import math
-
 import keras
 
-from stylegan_tf.layers import Blur, EqualizedConv2D, EqualizedDense, FromRGB, MinibatchStdDev
-from stylegan_tf.layers.resample import downsample_2x
-from stylegan_tf.widths import feature_maps, lerp_clip
+from stylegan_tf.geometry import feature_maps, resolution_log2, use_fused
+from stylegan_tf.layers import Blur, EqualizedConv2D, EqualizedDense, FromRGB, MinibatchStdDev, downsample_2x, lerp_clip
 
 
 @keras.saving.register_keras_serializable(package="stylegan_tf")
@@ -52,7 +49,7 @@ class Discriminator(keras.Model):
         self.fused_scale = fused_scale
         self.mbstd_group_size = mbstd_group_size
         self.mbstd_num_features = mbstd_num_features
-        self.resolution_log2 = int(math.log2(resolution))
+        self.resolution_log2 = resolution_log2(resolution)
 
     def nf(self, stage):
         return feature_maps(stage, self.fmap_base, self.fmap_decay, self.fmap_max)
@@ -72,8 +69,8 @@ class Discriminator(keras.Model):
             blur = Blur(self.blur_filter, name=f"b{res}_blur") if self.blur_filter else None
             if blur is not None:
                 blur.build((None, res, res, c))
-            fused = self.fused_scale is True or (self.fused_scale == "auto" and res >= 128)
-            conv1 = EqualizedConv2D(self.nf(r - 2), 3, resample="down", fused=fused, name=f"b{res}_conv1_down")
+            conv1 = EqualizedConv2D(self.nf(r - 2), 3, resample="down", fused=use_fused(res, self.fused_scale),
+                                    name=f"b{res}_conv1_down")
             conv1.build((None, res, res, c))
             self.conv0.append(conv0)
             self.blur.append(blur)
@@ -88,9 +85,10 @@ class Discriminator(keras.Model):
         self.dense1.build((None, self.nf(0)))
 
     def call(self, images):
-        top = int(math.log2(images.shape[1]))
-        if not 2 <= top <= self.resolution_log2 or 2**top != images.shape[1]:
+        size = images.shape[1]
+        if size not in [2**r for r in range(2, self.resolution_log2 + 1)]:
             raise ValueError(f"D takes images of a power-of-two size in [4, {self.resolution}], got {images.shape}")
+        top = resolution_log2(size)
         lod = keras.ops.cast(self.lod, self.compute_dtype)
         x = self.from_rgb[top - 2](images)
         for r in range(top, 2, -1):

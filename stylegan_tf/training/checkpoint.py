@@ -3,7 +3,7 @@
 Layout of a run folder (`run_dir`):
 
     run_dir/checkpoints/ckpt-000123.456kimg/   one complete checkpoint (123,456 real images shown)
-        ckpt.index, ckpt.data-*                  tf.train.Checkpoint of `trainer.checkpoint_objects()`
+        ckpt.index, ckpt.data-*                  tf.train.Checkpoint of `trainer.checkpoint_objects()`, by name
         config.json                              the StyleGANConfig the run was started with
         state.json                               images shown, wall-clock time, versions
     run_dir/checkpoints/.tmp-...                 a checkpoint being written (ignored; removed on the next start)
@@ -14,9 +14,10 @@ so a process killed at any moment (SIGKILL included) leaves either the old set o
 new one, never a half-written checkpoint under a final name. Pruning renames a folder to a
 temporary name before deleting it, for the same reason.
 
-`tf.train.Checkpoint` tracks Keras 3 models (every variable, trainable or not, e.g. `lod` and
-`w_avg`), Keras 3 optimizers (iterations, learning rate and Adam moments), plain `tf.Variable`s and
-`tf.random.Generator`s in TF 2.21, so the trainer's objects are passed to it as they are.
+Variables are saved under their names (`named_variables`: the Keras variable paths, e.g.
+`G/synthesis/b8_layer0/conv/kernel`), and `restore` first compares the checkpoint's names and shapes
+with the trainer's, so a checkpoint of a differently built model is an error that names the
+mismatched variables, never a silent restore into the wrong ones.
 
 Resuming compares the stored config with the current one. The fields in `RESUMABLE_FIELDS` may
 change on resume (run length and bookkeeping); any other difference is an error naming the fields.
@@ -36,6 +37,66 @@ RESUMABLE_FIELDS = ("total_kimg", "tick_kimg", "checkpoint_kimg", "keep_checkpoi
 
 _NAME = re.compile(r"^ckpt-(\d{6,})\.(\d{3})kimg$")
 _PREFIX = "ckpt"  # file prefix of tf.train.Checkpoint inside each checkpoint folder
+
+
+def named_variables(obj) -> dict:
+    """{path: variable} for every variable of a Keras model or optimizer (or a dict of them, passed through).
+
+    Raises:
+        ValueError: two variables share a path (the checkpoint could not tell them apart).
+    """
+    if isinstance(obj, dict):
+        return dict(obj)
+    out = {}
+    for v in obj.variables:
+        name = getattr(v, "path", None) or v.name
+        if name in out:
+            raise ValueError(f"two variables of {getattr(obj, 'name', obj)} are both named {name!r}; "
+                             f"give their layers distinct names so checkpoints can tell them apart")
+        out[name] = v
+    return out
+
+
+def flatten_objects(objects: dict) -> dict:
+    """{"G": {"G/x/kernel": v}, "step": v} -> {"G/G/x/kernel": v, "step": v} (the names a checkpoint stores)."""
+    flat = {}
+    for group, item in objects.items():
+        if isinstance(item, dict):
+            flat.update({f"{group}/{name}": v for name, v in item.items()})
+        else:
+            flat[group] = item
+    return flat
+
+
+def _stored_shapes(prefix: str) -> dict:
+    """{name: shape} of the variables in checkpoint `prefix`, under the names `flatten_objects` gives."""
+    suffix = "/.ATTRIBUTES/VARIABLE_VALUE"
+    shapes = {}
+    for key, shape in tf.train.list_variables(prefix):
+        if key.endswith(suffix) and not key.startswith("_CHECKPOINTABLE_OBJECT_GRAPH"):
+            shapes[key[: -len(suffix)].replace(".S", "/").replace("..", ".")] = tuple(shape)
+    return shapes
+
+
+def check_variables(prefix: str, objects: dict, where: str):
+    """Raises ValueError naming every variable whose name or shape differs between checkpoint and `objects`."""
+    stored = _stored_shapes(prefix)
+    current = {name: tuple(v.shape) for name, v in flatten_objects(objects).items()}
+    missing = sorted(set(current) - set(stored))
+    unexpected = sorted(set(stored) - set(current))
+    wrong = sorted(n for n in set(current) & set(stored) if current[n] != stored[n])
+    problems = []
+    if wrong:
+        problems.append("shape differs: " + ", ".join(f"{n} (checkpoint {stored[n]}, model {current[n]})"
+                                                      for n in wrong[:5]) + (" ..." if len(wrong) > 5 else ""))
+    if missing:
+        problems.append("not in the checkpoint: " + ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""))
+    if unexpected:
+        problems.append("not in the model: " + ", ".join(unexpected[:5]) + (" ..." if len(unexpected) > 5 else ""))
+    if problems:
+        raise ValueError(f"checkpoint {where} does not match the model being restored ({'; '.join(problems)}); "
+                         f"it was written by a differently built model: resume with the checkpoint's config, "
+                         f"or start a new run in another --out folder")
 
 
 def checkpoint_name(cur_nimg: int) -> str:
@@ -167,7 +228,7 @@ class Checkpointer:
             tmp = os.path.join(self.run_dir, f".tmp-worker-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         os.makedirs(tmp)
-        tf.train.Checkpoint(**trainer.checkpoint_objects()).write(os.path.join(tmp, _PREFIX))
+        tf.train.Checkpoint(**flatten_objects(trainer.checkpoint_objects())).write(os.path.join(tmp, _PREFIX))
         if not self.chief:
             shutil.rmtree(tmp, ignore_errors=True)
             return final
@@ -202,12 +263,14 @@ class Checkpointer:
         """Loads checkpoint folder `path` into `trainer`, after checking its config matches `trainer.cfg`.
 
         Raises:
-            ValueError: the stored config differs from `trainer.cfg` in a field outside `RESUMABLE_FIELDS`.
+            ValueError: the stored config differs from `trainer.cfg` in a field outside `RESUMABLE_FIELDS`,
+                or a variable's name or shape differs between the checkpoint and the trainer.
         """
         check_resumable(read_config(path), trainer.cfg, path)
-        status = tf.train.Checkpoint(**trainer.checkpoint_objects()).read(os.path.join(path, _PREFIX))
-        status.assert_existing_objects_matched()
-        status.expect_partial()
+        objects = trainer.checkpoint_objects()
+        check_variables(os.path.join(path, _PREFIX), objects, path)
+        status = tf.train.Checkpoint(**flatten_objects(objects)).read(os.path.join(path, _PREFIX))
+        status.assert_consumed()
 
     def restore_latest(self, trainer) -> bool:
         """Restores the newest complete checkpoint into `trainer`; returns False if there is none."""

@@ -1,7 +1,7 @@
-"""Command line: `python -m stylegan_tf {prepare,train,generate,export} ...`.
+"""Command line: `python -m stylegan_tf {configs,prepare,train,generate,export} ...`.
 
-Each sub-command lives in the module that owns the feature. That module defines
-`add_arguments(parser)` and `run(args) -> int`; this file only dispatches, and turns
+Each sub-command is one module of this package that defines `add_arguments(parser)` and
+`run(args) -> int`; this file only dispatches, and turns
 user errors (ValueError, FileNotFoundError) into one-line messages instead of tracebacks.
 Set STYLEGAN_TF_DEBUG=1 to see the traceback anyway.
 """
@@ -13,20 +13,12 @@ import sys
 
 # sub-command -> (module, one-line help)
 COMMANDS = {
-    "prepare": ("stylegan_tf.dataset_tool", "turn a folder or .zip of images into a TFRecord dataset"),
-    "train": ("stylegan_tf.train_cli", "train a StyleGAN with progressive growing"),
-    "generate": ("stylegan_tf.generate_cli", "write images and figures from a trained generator"),
-    "export": ("stylegan_tf.export", "export a trained generator as a TF SavedModel"),
+    "configs": ("stylegan_tf.cli.configs", "print the named configs: the rows of Table 1 and the scales"),
+    "prepare": ("stylegan_tf.cli.prepare", "turn a folder or .zip of images into a TFRecord dataset"),
+    "train": ("stylegan_tf.cli.train", "train a StyleGAN with progressive growing"),
+    "generate": ("stylegan_tf.cli.generate", "write images and figures from a trained generator"),
+    "export": ("stylegan_tf.cli.export", "export a trained generator as a TF SavedModel"),
 }
-
-
-def _module(name):
-    try:
-        return importlib.import_module(COMMANDS[name][0])
-    except ModuleNotFoundError as e:
-        if e.name == COMMANDS[name][0]:
-            return None  # feature not built yet
-        raise
 
 
 def build_parser():
@@ -35,10 +27,8 @@ def build_parser():
         description="StyleGAN (Karras et al. 2019) in Keras 3 / TensorFlow 2.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (_, help_text) in COMMANDS.items():
-        module = _module(name)
-        if module is None:
-            continue
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)  # light: TensorFlow is imported by `run`, not here
         p = sub.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(p)
         p.set_defaults(_run=module.run)

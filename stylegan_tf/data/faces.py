@@ -21,7 +21,7 @@ See data/README.md for the factor table and a picture grid.
 
 import numpy as np
 
-from stylegan_tf.face_drawing import draw_faces, head_ellipse  # noqa: F401  (head_ellipse is public here)
+from stylegan_tf.data.face_drawing import draw_faces, head_ellipse  # noqa: F401  (head_ellipse is public here)
 
 # name, kind, low, high, scale, meaning
 FACTORS = (

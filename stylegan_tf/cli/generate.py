@@ -7,7 +7,7 @@
 Figures (`--figures`, several allowed): images (one PNG per seed and a grid), mixing (Fig. 3),
 variation (Fig. 4, per seed: draws and std map), noise (Fig. 5), truncation (Fig. 8), interpolation
 (animated GIF). The noise is the model's stored constant noise unless `--noise-mode` says otherwise,
-so the same command writes the same files. See `stylegan_tf.figures` for the maths.
+so the same command writes the same files. See `stylegan_tf.generation.figures` for the maths.
 """
 
 import os
@@ -82,8 +82,8 @@ def add_arguments(parser):
 def run(args):
     from tqdm import tqdm
 
-    from stylegan_tf import figures as F
-    from stylegan_tf import viz
+    from stylegan_tf.generation import figures as F
+    from stylegan_tf.generation import viz
 
     figures = FIGURES if "all" in args.figures else tuple(dict.fromkeys(args.figures))
     if args.batch_size < 1 or args.steps < 1 or args.num_draws < 2:

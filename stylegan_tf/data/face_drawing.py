@@ -1,7 +1,7 @@
 """Drawing for synthetic-faces: signed distance fields painted with anti-aliased coverage, in NumPy.
 
 Every part of a face is a signed distance field d (negative inside), painted onto colour planes
-with the coverage clip(0.5 - d / pixel, 0, 1). `stylegan_tf.faces` supersamples and box-filters the
+with the coverage clip(0.5 - d / pixel, 0, 1). `stylegan_tf.data.faces` supersamples and box-filters the
 result. Many faces are drawn at once: large parts are evaluated only on the rows they can cover, and
 the small facial features only in a window round each face. Used only by stylegan_tf.faces.
 """

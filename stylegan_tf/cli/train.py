@@ -1,23 +1,19 @@
 """`python -m stylegan_tf train`: progressive-growing StyleGAN training, from one command.
 
-Two sets of defaults:
+Starting point: a Table 1 row (`--preset`, default F) at a scale (`--defaults`, default demo); both
+come from the one table of named configs in `stylegan_tf.config` (`python -m stylegan_tf configs`):
 
-* `--defaults demo` (the default): the small-dataset CPU demo, beside the official values.
-  Preset F at 32x32 with narrow widths (64 channels at 4-8 px, 32 at 16 px, 16 at 32 px;
-  z = w = 64; 4 mapping layers), 6 + 6 kimg per resolution from 8x8, minibatch 32, G_ema
-  half-life 2 kimg, 60 kimg in all (the values in `DEMO`), on the embedded `synthetic-faces`
-  dataset. The bare `python -m stylegan_tf train` used 942 CPU-seconds on our 2-core CPU (about
-  8-10 minutes when the machine is otherwise idle; 18 minutes of wall time while other jobs shared
-  the two cores), and ends with blurry but recognisable faces (hair, face, shoulders).
-* `--defaults official`: the NVlabs FFHQ values of SPEC §4 (full widths, 600 + 600 kimg per
-  resolution, minibatch 256 -> 32, 25,000 kimg). Meant for GPUs.
+* `demo`: the small-dataset CPU demo (32x32, narrow widths, 6 + 6 kimg per resolution, 60 kimg) on
+  the embedded `synthetic-faces` dataset. README.md ("Quick start") gives its measured time.
+* `official`: the NVlabs FFHQ values (full widths, 600 + 600 kimg per resolution, minibatch 256 -> 32,
+  25,000 kimg). Meant for GPUs. `smoke` and `tiny` are the notebooks' and tests' scales.
 
 Everything else is an override on top of them, applied in this order: the preset's Table 1 row,
-the chosen defaults, `--resolution/--kimg/--data/--seed/--xla/--mixed-precision`, then each
+the chosen scale, `--resolution/--kimg/--data/--seed/--xla/--mixed-precision`, then each
 `--set key=value` (any `StyleGANConfig` field). `--dry-run` prints the result and exits.
 
-The run folder (`--out`) gets config.json, TensorBoard scalars, sample grids (`stylegan_tf.run_log`),
-checkpoints (`stylegan_tf.checkpoint`) and the final `G_ema.keras`. `--resume` continues the run in
+The run folder (`--out`) gets config.json, TensorBoard scalars, sample grids (`training.run_log`),
+checkpoints (`training.checkpoint`) and the final `G_ema.keras`. `--resume` continues the run in
 `--out` from its newest checkpoint; without other options it reuses the checkpoint's config, and
 any option that contradicts it (other than total_kimg, tick_kimg, checkpoint_kimg,
 keep_checkpoints, xla) is an error naming the fields.
@@ -27,27 +23,9 @@ import argparse
 import dataclasses
 import os
 
-from stylegan_tf.config import PRESETS, field_names, parse_override, preset
+from stylegan_tf.config import PRESETS, SCALES, parse_override, preset
 
-# Small-dataset CPU demo defaults, beside the official ones (config.py); sized by measuring on a 2-core CPU.
-DEMO = dict(
-    resolution=32,
-    fmap_base=256,  # channels 64 / 64 / 32 / 16 at 4 / 8 / 16 / 32 px (official: 8192, fmap_max 512)
-    fmap_max=64,
-    z_dim=64,  # official: 512
-    w_dim=64,
-    mapping_layers=4,  # official: 8
-    lod_initial_resolution=8,  # as official
-    lod_training_kimg=6.0,  # official: 600 stable + 600 fade-in kimg per resolution
-    lod_transition_kimg=6.0,
-    minibatch_base=32,
-    minibatch_dict={8: 32, 16: 32, 32: 32},  # official: 256 / 128 / 64 at 8 / 16 / 32 px (8 GPUs)
-    ema_kimg=2.0,  # G_ema half-life; the official 10 kimg is long for a run this short
-    total_kimg=60.0,  # official: 25,000
-    tick_kimg=2.0,
-    checkpoint_kimg=10.0,
-)
-DEFAULTS = ("demo", "official")
+DEFAULTS = tuple(SCALES)
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
@@ -55,18 +33,17 @@ def add_arguments(parser: argparse.ArgumentParser):
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.description = (
         "Train a StyleGAN with progressive growing.\n\n"
-        "The bare command trains preset F on the embedded synthetic-faces dataset with the small-dataset CPU\n"
-        "demo defaults: 32x32, narrow widths (64/64/32/16 channels at 4/8/16/32 px, z = w = 64, 4 mapping\n"
-        "layers), 6 + 6 kimg per resolution from 8x8, minibatch 32, 60 kimg in all (measured: 942 CPU-seconds,\n"
-        "i.e. about 8-10 minutes on an idle 2-core CPU, longer on a busy one). --defaults official starts from\n"
-        "the NVlabs FFHQ values instead (full widths,\n"
-        "600 + 600 kimg per resolution, minibatch 256 -> 32, 25,000 kimg).\n\n"
+        "The bare command trains preset F on the embedded synthetic-faces dataset at the CPU demo scale:\n"
+        "32x32, narrow widths (64/64/32/16 channels at 4/8/16/32 px, z = w = 64, 4 mapping layers),\n"
+        "6 + 6 kimg per resolution from 8x8, minibatch 32, 60 kimg in all (README.md gives its measured time).\n"
+        "--defaults official starts from the NVlabs FFHQ values instead (full widths, 600 + 600 kimg per\n"
+        "resolution, minibatch 256 -> 32, 25,000 kimg). `python -m stylegan_tf configs` prints every named config.\n\n"
         "example: python -m stylegan_tf train --preset F --data synthetic-faces --resolution 32 --kimg 200 --out runs/demo"
     )
     a = parser.add_argument
     a("--preset", default=None, help=f"Table 1 row, one of {', '.join(PRESETS)} (default: F)")
     a("--defaults", default=None, choices=DEFAULTS,
-      help="demo: small-dataset CPU demo values (default); official: NVlabs FFHQ values (SPEC §4)")
+      help="the scale of the preset: demo (CPU demo, the default), official (NVlabs FFHQ values), smoke or tiny")
     a("--data", default=None,
       help="dataset: 'synthetic-faces' (embedded, 10,000 images; 'synthetic-faces:N' for N), a folder made by "
            "`python -m stylegan_tf prepare`, or 'tfds:NAME' (default: synthetic-faces)")
@@ -100,7 +77,7 @@ def resolve_config(args, stored: dict = None):
         name = args.preset or "F"
         if name not in PRESETS:
             raise ValueError(f"--preset {name!r}: unknown preset; choose one of {', '.join(PRESETS)} (rows of Table 1)")
-        cfg = preset(name, **(DEMO if (args.defaults or "demo") == "demo" else {}))
+        cfg = preset(name, args.defaults or "demo")
     explicit = {"resolution": args.resolution, "total_kimg": args.kimg, "data": args.data, "seed": args.seed}
     changes = {k: v for k, v in explicit.items() if v is not None}
     if args.xla:
@@ -118,7 +95,7 @@ def check_data(cfg):
     """Raises FileNotFoundError/ValueError unless `cfg.data` names a dataset that holds `cfg.resolution` images."""
     if cfg.data.startswith("tfds:"):
         return  # checked when the dataset is opened (needs tensorflow-datasets)
-    from stylegan_tf.data import ACCEPTED, dataset_info
+    from stylegan_tf.data.pipeline import ACCEPTED, dataset_info
 
     try:
         info = dataset_info(cfg.data)
@@ -149,7 +126,7 @@ def make_strategy(name: str):
 
 
 def _latest_checkpoint(out_dir: str) -> str:
-    from stylegan_tf.checkpoint import list_checkpoints
+    from stylegan_tf.training.checkpoint import list_checkpoints
 
     ckpts = list_checkpoints(out_dir)
     if not ckpts:
@@ -165,13 +142,13 @@ def run(args) -> int:
         raise ValueError(f"--strategy {args.strategy!r}: choose one of {', '.join(STRATEGIES)}")
     latest = stored = None
     if args.resume:
-        from stylegan_tf.checkpoint import read_config
+        from stylegan_tf.training.checkpoint import read_config
 
         latest = _latest_checkpoint(args.out)
         stored = read_config(latest)
     cfg = resolve_config(args, stored)
     if stored is not None:
-        from stylegan_tf.checkpoint import check_resumable
+        from stylegan_tf.training.checkpoint import check_resumable
 
         check_resumable(stored, cfg, latest)  # before anything is written to --out
     if args.dry_run:
@@ -184,15 +161,10 @@ def run(args) -> int:
         raise ValueError(f"--out {args.out} already holds checkpoints; add --resume to continue it, or pick another --out")
 
     strategy = make_strategy(args.strategy)  # first TF device use of the process
-    import keras
+    from stylegan_tf.training.checkpoint import Checkpointer, save_generator
+    from stylegan_tf.training.run_log import RunLog
+    from stylegan_tf.training.trainer import Trainer
 
-    from stylegan_tf.checkpoint import Checkpointer, save_generator
-    from stylegan_tf.run_log import RunLog
-    from stylegan_tf.trainer import Trainer
-
-    if cfg.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
-    keras.utils.set_random_seed(cfg.seed)
     checkpointer = Checkpointer(args.out, keep=cfg.keep_checkpoints, strategy=strategy)
     log = RunLog(args.out, cfg, progress=not args.no_progress, strategy=strategy)
     trainer = Trainer(cfg, out_dir=args.out, strategy=strategy, checkpointer=checkpointer, log=log)
@@ -206,4 +178,4 @@ def run(args) -> int:
     return 0
 
 
-__all__ = ["DEMO", "add_arguments", "run", "resolve_config", "make_strategy", "check_data", "field_names"]
+__all__ = ["add_arguments", "run", "resolve_config", "make_strategy", "check_data"]

@@ -239,19 +239,3 @@ def format_summary(summary, max_listed=20):
         if len(summary["skipped"]) > max_listed:
             lines.append(f"  ... and {len(summary['skipped']) - max_listed} more")
     return "\n".join(lines)
-
-
-def add_arguments(parser):
-    parser.add_argument("source", help="folder (searched recursively) or .zip of jpg/png/webp/bmp images")
-    parser.add_argument("out", help="output folder for the TFRecord dataset (created; earlier output replaced)")
-    parser.add_argument("--resolution", type=int, required=True, help="top resolution R (power of two)")
-    parser.add_argument("--pad", action="store_true", help="letterbox to a square instead of centre-cropping")
-    parser.add_argument("--strict", action="store_true", help="stop at the first unusable file instead of skipping")
-    parser.add_argument("--images-per-shard", type=int, default=None, help="images per shard file")
-
-
-def run(args):
-    summary = prepare_dataset(args.source, args.out, args.resolution, pad=args.pad, strict=args.strict,
-                              images_per_shard=args.images_per_shard)
-    print(format_summary(summary))
-    return 0

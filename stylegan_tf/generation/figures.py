@@ -1,7 +1,7 @@
 """The generation API: images for seeds and the paper's figures as arrays.
 
 Every function takes a built `Generator` and returns float32 NHWC images in [-1, 1] (turn them
-into files or plots with `stylegan_tf.viz`). Latents come from seeds the official way,
+into files or plots with `stylegan_tf.generation.viz`). Latents come from seeds the official way,
 `z = RandomState(seed).randn(z_dim)`, so a seed names the same image everywhere. Unless a
 function says otherwise the noise is the layers' stored constant noise (`noise_mode="const"`,
 the official `randomize_noise=False`), which makes every figure a pure function of its seeds and
@@ -32,7 +32,7 @@ def load_generator(path):
     import keras
 
     import stylegan_tf  # noqa: F401 - registers the layers the file refers to
-    from stylegan_tf.generator import Generator
+    from stylegan_tf.networks.generator import Generator
 
     path = os.fspath(path)
     if os.path.isdir(path):

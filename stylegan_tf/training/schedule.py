@@ -1,7 +1,6 @@
 """The progressive-growing schedule: images shown -> (lod, resolution, batch, learning rate).
 
-A transcription of the official `training_schedule()` (NVlabs/stylegan `training/training_loop.py:L57-107`,
-SPEC §4.3-4.4), as a pure function with no TensorFlow in it, so it can be tested and plotted on its own.
+A transcription of the official `training_schedule()` (NVlabs/stylegan `training/training_loop.py`), as a pure function with no TensorFlow in it, so it can be tested and plotted on its own.
 
 Training starts at `lod_initial_resolution`. Each resolution is first trained stable for `lod_training_kimg`,
 then the next one is faded in over `lod_transition_kimg`:
@@ -56,7 +55,12 @@ class Phase:
     @property
     def lod_bounds(self) -> tuple:
         """(floor(lod), ceil(lod)); the official code resets Adam whenever this pair changes."""
-        return (math.floor(self.lod), math.ceil(self.lod))
+        return lod_bounds(self.lod)
+
+
+def lod_bounds(lod: float) -> tuple:
+    """(floor(lod), ceil(lod)): the lod interval; official `reset_opt_for_new_lod` resets Adam when it changes."""
+    return (math.floor(lod), math.ceil(lod))
 
 
 def phase_at(cur_nimg: int, cfg, num_replicas: int = 1) -> Phase:

@@ -1,7 +1,7 @@
 """tf.data input pipeline: reals as float32 NHWC in [-1, 1], batched per replica.
 
 Sources (the config's `data` field):
-    "synthetic-faces"      the embedded dataset (stylegan_tf.faces), 10,000 images with factor labels;
+    "synthetic-faces"      the embedded dataset (stylegan_tf.data.faces), 10,000 images with factor labels;
     "synthetic-faces:N"    the same with N images (tests and smoke runs use small N);
     a folder               written by `python -m stylegan_tf prepare` (or by the cache below);
     "tfds:NAME"            a TensorFlow Datasets image set (needs tensorflow-datasets and, once, internet).
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from stylegan_tf import dataset_tool, faces
+from stylegan_tf.data import faces, prepare
 
 SYNTHETIC = "synthetic-faces"
 SYNTHETIC_MAX_RESOLUTION = 256
@@ -55,14 +55,14 @@ def _read_meta(folder):
     folder = Path(folder)
     if not folder.exists():
         raise FileNotFoundError(f"data source {str(folder)!r} does not exist; accepted: {ACCEPTED}")
-    meta_path = folder / dataset_tool.META_FILE
+    meta_path = folder / prepare.META_FILE
     if not meta_path.is_file():
         hint = " (an interrupted prepare? run it again)" if any(folder.glob("r*.tfrecord*")) else ""
-        raise FileNotFoundError(f"{folder} is not a complete prepared dataset: no {dataset_tool.META_FILE}{hint}; "
+        raise FileNotFoundError(f"{folder} is not a complete prepared dataset: no {prepare.META_FILE}{hint}; "
                                 f"accepted: {ACCEPTED}")
     meta = json.loads(meta_path.read_text())
-    if meta.get("format") != dataset_tool.FORMAT:
-        raise ValueError(f"{meta_path} has format {meta.get('format')!r}, expected {dataset_tool.FORMAT!r}")
+    if meta.get("format") != prepare.FORMAT:
+        raise ValueError(f"{meta_path} has format {meta.get('format')!r}, expected {prepare.FORMAT!r}")
     return meta
 
 
@@ -77,7 +77,7 @@ def synthetic_faces_path(resolution, num_images=SYNTHETIC_NUM_IMAGES, seed=0, pr
     _check_resolution(resolution, 4, SYNTHETIC_MAX_RESOLUTION, SYNTHETIC)
     top = max(resolution, SYNTHETIC_BASE_RESOLUTION)
     final = cache_dir() / f"{SYNTHETIC}-n{num_images}-seed{seed}-r{top}"
-    if (final / dataset_tool.META_FILE).is_file():
+    if (final / prepare.META_FILE).is_file():
         return final
     from tqdm import tqdm
 
@@ -86,7 +86,7 @@ def synthetic_faces_path(resolution, num_images=SYNTHETIC_NUM_IMAGES, seed=0, pr
             shutil.rmtree(stale, ignore_errors=True)
     tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
     chunk = 256
-    with dataset_tool.DatasetWriter(tmp, top) as writer, \
+    with prepare.DatasetWriter(tmp, top) as writer, \
             tqdm(total=num_images, desc=f"generating {SYNTHETIC} at {top}px (once)", unit="img",
                  disable=not progress) as bar:
         labels = []

@@ -1,14 +1,11 @@
 """SynthesisNetwork g: W -> image, with per-layer styles and noise and progressive-growing fade-in."""
 
-import math
-
 import keras
 
-from stylegan_tf.layers import AdaIN, Blur, EqualizedConv2D, EqualizedDense, NoiseInjection, PixelNorm, ToRGB
+from stylegan_tf.geometry import feature_maps, num_ws, resolution_log2, use_fused
+from stylegan_tf.layers import (AdaIN, Blur, EqualizedConv2D, EqualizedDense, NoiseInjection, PixelNorm, ToRGB,
+                                instance_norm, lerp_clip, upsample_2x)
 from stylegan_tf.layers.equalized import SQRT2
-from stylegan_tf.layers.normalization import instance_norm
-from stylegan_tf.layers.resample import upsample_2x
-from stylegan_tf.widths import feature_maps, lerp_clip
 
 
 @keras.saving.register_keras_serializable(package="stylegan_tf")
@@ -164,8 +161,8 @@ class SynthesisNetwork(keras.layers.Layer):
         self.blur_filter = tuple(blur_filter)
         self.fused_scale = fused_scale
         self.seed = seed
-        self.resolution_log2 = int(math.log2(resolution))
-        self.num_ws = 2 * self.resolution_log2 - 2
+        self.resolution_log2 = resolution_log2(resolution)
+        self.num_ws = num_ws(resolution)
 
     def nf(self, stage):
         return feature_maps(stage, self.fmap_base, self.fmap_decay, self.fmap_max)
@@ -189,8 +186,7 @@ class SynthesisNetwork(keras.layers.Layer):
             if r == 2:
                 specs = [dict(kernel_size=None, in_shape=(None, 4, 4, c)), dict(in_shape=(None, 4, 4, c))]
             else:
-                fused = self.fused_scale is True or (self.fused_scale == "auto" and res >= 128)
-                specs = [dict(up=True, fused=fused, in_shape=(None, res // 2, res // 2, c_in)),
+                specs = [dict(up=True, fused=use_fused(res, self.fused_scale), in_shape=(None, res // 2, res // 2, c_in)),
                          dict(in_shape=(None, res, res, c))]
             for j, spec in enumerate(specs):
                 in_shape = spec.pop("in_shape")
@@ -204,8 +200,7 @@ class SynthesisNetwork(keras.layers.Layer):
             self.to_rgb.append(to_rgb)
 
     def call(self, ws, noise_mode="random", noise=None, resolution=None):
-        top = self.resolution_log2 if resolution is None else int(math.log2(resolution))
-        if not 2 <= top <= self.resolution_log2 or (resolution is not None and 2**top != resolution):
+        if resolution is not None and resolution not in [2**r for r in range(2, self.resolution_log2 + 1)]:
             raise ValueError(f"resolution must be a power of two in [4, {self.resolution}], got {resolution}")
         noise = list(noise) if noise is not None else [None] * self.num_ws
         if len(noise) != self.num_ws:
@@ -214,6 +209,7 @@ class SynthesisNetwork(keras.layers.Layer):
             x = keras.ops.tile(keras.ops.cast(self.const, ws.dtype), (keras.ops.shape(ws)[0], 1, 1, 1))  # [N,4,4,C]
         else:
             x = keras.ops.reshape(self.dense_input(ws[:, 0]), (-1, 4, 4, self.nf(1)))  # [N, 16C] -> [N,4,4,C]
+        top = self.resolution_log2 if resolution is None else resolution_log2(resolution)
         images = None
         lod = keras.ops.cast(self.lod, ws.dtype)
         for r in range(2, top + 1):

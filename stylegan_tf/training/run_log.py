@@ -21,8 +21,8 @@ import tensorflow as tf
 import tqdm
 from tensorflow.core.framework import summary_pb2
 
-from stylegan_tf import viz
-from stylegan_tf.checkpoint import checkpoint_name, is_chief, write_json_atomic
+from stylegan_tf.generation import viz
+from stylegan_tf.training.checkpoint import checkpoint_name, is_chief, write_json_atomic
 
 GRID_W, GRID_H = 8, 4  # 32 sample images per grid
 MIN_CELL = 32  # grids of smaller images are upscaled (nearest) to at least this many pixels per image

@@ -1,0 +1,5 @@
+"""Export: a trained generator as a TF SavedModel (`savedmodel`)."""
+
+from stylegan_tf.export.savedmodel import SIGNATURES, export_onnx, export_saved_model
+
+__all__ = ["SIGNATURES", "export_onnx", "export_saved_model"]

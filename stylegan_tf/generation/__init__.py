@@ -1,0 +1,1 @@
+"""Generation: the paper's figures as arrays (`figures`) and their conversion to pictures (`viz`)."""
