@@ -3,6 +3,7 @@
 import os
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -209,3 +210,17 @@ def test_tfds_source_is_cropped_resized_and_batched(monkeypatch):
     with pytest.raises(ValueError, match="with_labels"):
         pipeline.make_dataset("tfds:tiny", 8, 4, with_labels=True)
 
+
+
+def test_cache_dir_env_then_checkout_then_user_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("STYLEGAN_TF_DATA_DIR", str(tmp_path / "env"))
+    assert pipeline.cache_dir() == tmp_path / "env"
+    monkeypatch.delenv("STYLEGAN_TF_DATA_DIR")
+    checkout = Path(pipeline.__file__).resolve().parents[2]
+    assert pipeline.cache_dir() == checkout / "data" / "cache"  # the tests run from a checkout
+    # an installed copy (site-packages) never writes next to itself
+    monkeypatch.setattr(pipeline, "__file__", str(tmp_path / "site-packages" / "stylegan_tf" / "data" / "pipeline.py"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert pipeline.cache_dir() == tmp_path / "xdg" / "stylegan_tf"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert pipeline.cache_dir() == Path.home() / ".cache" / "stylegan_tf"

@@ -41,7 +41,8 @@ def test_seeds_give_the_official_latents_and_deterministic_images(G):
     np.testing.assert_array_equal(z[1], np.random.RandomState(1).randn(G.z_dim).astype(np.float32))
     images = F.generate_images(G, SEEDS, batch_size=2)
     assert images.shape == (3, 16, 16, 3) and images.dtype == np.float32
-    np.testing.assert_array_equal(images, F.generate_images(G, SEEDS))  # same seeds, same images
+    # same seeds, same images (through another batch size: equal to round-off, which differs between CPUs)
+    np.testing.assert_allclose(images, F.generate_images(G, SEEDS), atol=1e-6)
     np.testing.assert_allclose(images[2], F.generate_images(G, [4])[0], atol=1e-6)  # independent of batch
     assert np.abs(images[0] - images[1]).max() > 1e-3  # different seeds differ
     keras_images = G(z, truncation_psi=0.5, truncation_cutoff=2, noise_mode="const")
@@ -89,14 +90,15 @@ def test_style_mixing_copies_exactly_the_chosen_styles(G):
 def test_std_map_is_zero_where_noise_strengths_are_zero(G_noisy):
     fresh = F.stochastic_variation(G_noisy, seed=1, num_draws=8, num_show=3)
     assert fresh.images.shape == (3, 16, 16, 3) and fresh.std.shape == (16, 16)
-    assert (fresh.std == 0).all()  # every strength starts at 0: the noise has no effect at all
+    # every strength starts at 0: the noise has no effect (rows of one batch may differ in the last bit)
+    assert fresh.std.max() < 1e-6
 
     k = 2  # the first 8x8 layer
     _set_strength(G_noisy, k, 0.5)
     var = F.stochastic_variation(G_noisy, seed=1, num_draws=8)
     assert (var.std > 0).mean() > 0.5
-    assert (F.stochastic_variation(G_noisy, seed=1, num_draws=8, layers=range(0, k)).std == 0).all()
-    assert (F.stochastic_variation(G_noisy, seed=1, num_draws=8, layers=range(k + 1, G_noisy.num_ws)).std == 0).all()
+    assert F.stochastic_variation(G_noisy, seed=1, num_draws=8, layers=range(0, k)).std.max() < 1e-6
+    assert F.stochastic_variation(G_noisy, seed=1, num_draws=8, layers=range(k + 1, G_noisy.num_ws)).std.max() < 1e-6
     only_k = F.stochastic_variation(G_noisy, seed=1, num_draws=8, layers=[k])
     np.testing.assert_allclose(only_k.std, var.std, atol=1e-6)  # all the variation comes from layer k
     again = F.stochastic_variation(G_noisy, seed=1, num_draws=8)
@@ -121,7 +123,7 @@ def test_truncation_sweep_collapses_to_w_avg_at_psi_zero(G):
     sweep = F.truncation_sweep(G, SEEDS, psis=F.PAPER_PSIS)
     assert sweep.shape == (3, 6, 16, 16, 3)
     zero = sweep[:, F.PAPER_PSIS.index(0.0)]
-    np.testing.assert_array_equal(zero, np.repeat(zero[:1], 3, axis=0))  # every seed gives the same image
+    np.testing.assert_allclose(zero, np.repeat(zero[:1], 3, axis=0), atol=1e-6)  # every seed gives the same image
     np.testing.assert_allclose(sweep[:, 0], F.generate_images(G, SEEDS, psi=1.0), atol=1e-6)  # psi=1: none
     assert np.abs(sweep[0, 0] - sweep[1, 0]).max() > 1e-3
     np.testing.assert_array_equal(sweep, F.truncation_sweep(G, SEEDS))

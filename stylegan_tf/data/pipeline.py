@@ -7,7 +7,7 @@ Sources (the config's `data` field):
     "tfds:NAME"            a TensorFlow Datasets image set (needs tensorflow-datasets and, once, internet).
 
 The embedded dataset is generated on first use at max(resolution, 64) and cached as a prepared
-folder under <repo>/data/cache/ (or $STYLEGAN_TF_DATA_DIR); lower resolutions are the box-averaged
+folder (see `cache_dir`: $STYLEGAN_TF_DATA_DIR, a checkout's data/cache, else ~/.cache/stylegan_tf); lower resolutions are the box-averaged
 levels of that folder, exactly as `prepare` stores them. Reals are processed as in the
 official `process_reals`: uint8 -> [-1, 1], then a horizontal flip with p = 0.5 (mirror augment).
 Paper: Karras et al. 2019, Sec. 2 and appendix A (FFHQ, mirror augmentation).
@@ -33,9 +33,19 @@ ACCEPTED = f'"{SYNTHETIC}" (or "{SYNTHETIC}:N"), a folder made by `python -m sty
 
 
 def cache_dir():
-    """Where the embedded dataset is cached: $STYLEGAN_TF_DATA_DIR, else <repo>/data/cache."""
+    """Where the embedded dataset is cached, first match wins:
+
+    1. $STYLEGAN_TF_DATA_DIR;
+    2. <checkout>/data/cache when the package runs from a source checkout (an editable install);
+    3. the user's cache directory: $XDG_CACHE_HOME/stylegan_tf, else ~/.cache/stylegan_tf (never site-packages).
+    """
     env = os.environ.get("STYLEGAN_TF_DATA_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "data" / "cache"
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parents[2]  # <checkout>/stylegan_tf/data/pipeline.py
+    if (checkout / "pyproject.toml").is_file() and (checkout / "data" / "README.md").is_file():
+        return checkout / "data" / "cache"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "stylegan_tf"
 
 
 def _parse_synthetic(source):
