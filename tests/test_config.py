@@ -84,3 +84,37 @@ def test_float_fields_accept_integers():
     assert parse_override(cfg, "truncation_psi=None") == {"truncation_psi": None}
     with pytest.raises(ValueError, match="type bool"):
         parse_override(cfg, "use_noise=3")
+
+
+def test_every_named_config_is_a_row_at_a_scale(capsys):
+    from stylegan_tf import SCALES, cli
+    from stylegan_tf.config import LOSSES
+    from stylegan_tf.training.losses import LOSSES as LOSS_CLASSES
+
+    assert set(LOSSES) == set(LOSS_CLASSES)  # the config validates exactly the loss families that exist
+    for row in PRESETS:
+        for scale, fields in SCALES.items():
+            cfg = preset(row, scale)
+            assert all(getattr(cfg, k) == v for k, v in fields.items())
+            table1 = {f: getattr(PRESETS[row], f) for f in ("use_styles", "const_input", "use_noise", "loss")}
+            assert all(getattr(cfg, k) == v for k, v in table1.items())  # a scale never changes the row
+    assert preset("F", "demo", resolution=64).resolution == 64  # overrides win over the scale
+    with pytest.raises(ValueError, match="unknown scale 'huge'; choose one of official, demo, smoke, tiny"):
+        preset("F", "huge")
+    assert cli.main(["configs"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"  {row}  " in out for row in PRESETS) and all(f"  {s}" in out for s in SCALES)
+    assert cli.main(["configs", "C", "demo"]) == 0
+    assert StyleGANConfig.from_json(capsys.readouterr().out) == preset("C", "demo")
+
+
+def test_geometry_is_computed_in_one_place():
+    from stylegan_tf import geometry
+
+    assert [geometry.num_ws(r) for r in (8, 32, 1024)] == [4, 8, 18]
+    assert [geometry.layer_resolution(i) for i in range(6)] == [4, 4, 8, 8, 16, 16]
+    assert [geometry.use_fused(r, "auto") for r in (64, 128)] == [False, True]
+    assert geometry.use_fused(8, True) and not geometry.use_fused(1024, False)
+    with pytest.raises(ValueError, match="power of two"):
+        geometry.resolution_log2(48)
+    assert preset("F").num_ws == 18 and preset("F", "demo").num_ws == 8
