@@ -46,7 +46,8 @@ class StyleGANConfig:
     fmap_decay: float = 1.0
     fmap_max: int = 512
     z_dim: int = 512  # latent z (official latent_size)
-    w_dim: int = 512  # intermediate latent w (official dlatent_size); mapping layers are this wide
+    w_dim: int = 512  # intermediate latent w (official dlatent_size)
+    mapping_fmaps: typing.Optional[int] = None  # width of the hidden mapping layers (official mapping_fmaps); None = w_dim
     # -- generator architecture: the Table 1 switches (official names) -------------------------
     mapping_layers: int = 8  # C: 0 = no mapping network, w = pixel-normalised z
     mapping_lrmul: float = 0.01  # learning-rate multiplier of the mapping network
@@ -59,7 +60,7 @@ class StyleGANConfig:
     blur_filter: tuple[int, ...] = (1, 2, 1)  # B: low-pass filter around up/down sampling; () = none
     fused_scale: typing.Union[str, bool] = "auto"  # fused up/down convs: "auto" = from 128 px up
     truncation_psi: typing.Optional[float] = 0.7  # default truncation at inference (None = off)
-    truncation_cutoff: typing.Optional[int] = 8  # truncate layers [0, cutoff) (None = all)
+    truncation_cutoff: typing.Optional[int] = 8  # truncate layers [0, cutoff) (None = all; official G_style: off)
     w_avg_beta: float = 0.995  # decay of the tracked mean of W
     # -- discriminator -------------------------------------------------------------------------
     mbstd_group_size: int = 4  # minibatch stddev group size
@@ -164,6 +165,9 @@ def _validate(cfg):
     for name in ("z_dim", "w_dim", "fmap_base", "fmap_max", "num_channels", "mbstd_group_size"):
         if not isinstance(getattr(cfg, name), int) or getattr(cfg, name) < 1:
             fail(name, "a positive integer")
+    if cfg.mapping_fmaps is not None and (not isinstance(cfg.mapping_fmaps, int) or isinstance(cfg.mapping_fmaps, bool)
+                                          or cfg.mapping_fmaps < 1):
+        fail("mapping_fmaps", "a positive integer, or None for w_dim")
     if cfg.truncation_psi is not None and not isinstance(cfg.truncation_psi, (int, float)):
         fail("truncation_psi", "a number or None")
     li = cfg.lod_initial_resolution

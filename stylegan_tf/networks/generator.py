@@ -26,19 +26,22 @@ class Generator(keras.Model):
     Args:
         resolution, num_channels, z_dim, w_dim: Output size and latent widths.
         mapping_layers, mapping_lrmul: Mapping network depth and learning-rate multiplier.
+        mapping_fmaps: Width of the hidden mapping layers; None = `w_dim`.
         fmap_base, fmap_decay, fmap_max: Channel counts per stage.
         const_input, use_noise, use_pixel_norm, use_instance_norm, use_styles, blur_filter,
         fused_scale: The synthesis switches (see SynthesisNetwork).
         style_mixing_prob: Probability of mixing two latents in a training minibatch.
         truncation_psi: Default psi at inference (None or 1: no truncation).
-        truncation_cutoff: Default number of leading layers truncated (None: all).
+        truncation_cutoff: Default number of leading layers truncated (None: all; in the official
+            G_style None switches truncation off).
         w_avg_beta: Decay of the tracked mean of W.
         seed: Seed of the noise layers (the synthesis network uses seed + 1).
         **kwargs: Base model arguments.
 
     Call arguments:
         z: Latents `[N, z_dim]`.
-        truncation_psi, truncation_cutoff: Override the defaults (psi 1: no truncation).
+        truncation_psi, truncation_cutoff: Override the defaults. None means "the model's default",
+            not "off" as in the official `Gs.run`; pass `truncation_psi=1` for no truncation.
         noise_mode, noise: See SynthesisNetwork.
         resolution: Optional static output resolution (see SynthesisNetwork).
 
@@ -50,7 +53,7 @@ class Generator(keras.Model):
                  fmap_base=8192, fmap_decay=1.0, fmap_max=512, const_input=True, use_noise=True, use_pixel_norm=False,
                  use_instance_norm=True, use_styles=True, blur_filter=(1, 2, 1), fused_scale="auto",
                  style_mixing_prob=0.9, truncation_psi=0.7, truncation_cutoff=8, w_avg_beta=0.995, seed=None,
-                 **kwargs):
+                 mapping_fmaps=None, **kwargs):
         super().__init__(**kwargs)
         self.resolution = resolution
         self.num_channels = num_channels
@@ -73,11 +76,12 @@ class Generator(keras.Model):
         self.truncation_cutoff = truncation_cutoff
         self.w_avg_beta = w_avg_beta
         self.seed = seed
+        self.mapping_fmaps = mapping_fmaps
         self.num_ws = num_ws(resolution)
 
     def build(self, input_shape):
         self.mapping = MappingNetwork(self.z_dim, self.w_dim, self.num_ws, self.mapping_layers, self.mapping_lrmul,
-                                      name="mapping")
+                                      mapping_fmaps=self.mapping_fmaps, name="mapping")
         self.mapping.build(input_shape)
         self.synthesis = SynthesisNetwork(
             self.resolution, self.num_channels, self.w_dim, self.fmap_base, self.fmap_decay, self.fmap_max,
@@ -155,7 +159,8 @@ class Generator(keras.Model):
                 "use_pixel_norm": self.use_pixel_norm, "use_instance_norm": self.use_instance_norm,
                 "use_styles": self.use_styles, "blur_filter": self.blur_filter, "fused_scale": self.fused_scale,
                 "style_mixing_prob": self.style_mixing_prob, "truncation_psi": self.truncation_psi,
-                "truncation_cutoff": self.truncation_cutoff, "w_avg_beta": self.w_avg_beta, "seed": self.seed}
+                "truncation_cutoff": self.truncation_cutoff, "w_avg_beta": self.w_avg_beta, "seed": self.seed,
+                "mapping_fmaps": self.mapping_fmaps}
 
 
 def generator_kwargs(cfg):
@@ -167,7 +172,7 @@ def generator_kwargs(cfg):
         use_pixel_norm=cfg.use_pixel_norm, use_instance_norm=cfg.use_instance_norm, use_styles=cfg.use_styles,
         blur_filter=cfg.blur_filter, fused_scale=cfg.fused_scale, style_mixing_prob=cfg.style_mixing_prob,
         truncation_psi=cfg.truncation_psi, truncation_cutoff=cfg.truncation_cutoff, w_avg_beta=cfg.w_avg_beta,
-        seed=cfg.seed,
+        seed=cfg.seed, mapping_fmaps=cfg.mapping_fmaps,
     )
 
 

@@ -20,11 +20,12 @@ class MappingNetwork(keras.layers.Layer):
 
     Args:
         z_dim: Width of z.
-        w_dim: Width of w and of every hidden layer.
+        w_dim: Width of w (the last layer's output).
         num_ws: Rows of the broadcast output (2 * log2(resolution) - 2).
         mapping_layers: Number of dense layers.
         lrmul: Learning-rate multiplier of the dense layers.
         normalize_latents: Pixel-normalise z first.
+        mapping_fmaps: Width of the hidden layers (official `mapping_fmaps`); None = `w_dim`.
         **kwargs: Base layer arguments.
 
     Call arguments:
@@ -35,7 +36,7 @@ class MappingNetwork(keras.layers.Layer):
     """
 
     def __init__(self, z_dim=512, w_dim=512, num_ws=18, mapping_layers=8, lrmul=0.01, normalize_latents=True,
-                 **kwargs):
+                 mapping_fmaps=None, **kwargs):
         super().__init__(**kwargs)
         if mapping_layers == 0 and z_dim != w_dim:
             raise ValueError(f"with mapping_layers=0, w is the normalised z: w_dim must equal z_dim ({z_dim})")
@@ -45,15 +46,17 @@ class MappingNetwork(keras.layers.Layer):
         self.mapping_layers = mapping_layers
         self.lrmul = lrmul
         self.normalize_latents = normalize_latents
+        self.mapping_fmaps = mapping_fmaps
 
     def build(self, input_shape):
         self.pixel_norm = PixelNorm(name="pixel_norm")
-        self.dense = [EqualizedDense(self.w_dim, lrmul=self.lrmul, name=f"dense{i}")
-                      for i in range(self.mapping_layers)]
+        hidden = self.w_dim if self.mapping_fmaps is None else self.mapping_fmaps
+        self.dense = [EqualizedDense(self.w_dim if i == self.mapping_layers - 1 else hidden, lrmul=self.lrmul,
+                                     name=f"dense{i}") for i in range(self.mapping_layers)]
         shape = (None, self.z_dim)
         for layer in self.dense:
             layer.build(shape)
-            shape = (None, self.w_dim)
+            shape = (None, layer.units)
 
     def call(self, z):
         w = self.pixel_norm(z) if self.normalize_latents else z
@@ -67,4 +70,4 @@ class MappingNetwork(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "z_dim": self.z_dim, "w_dim": self.w_dim, "num_ws": self.num_ws,
                 "mapping_layers": self.mapping_layers, "lrmul": self.lrmul,
-                "normalize_latents": self.normalize_latents}
+                "normalize_latents": self.normalize_latents, "mapping_fmaps": self.mapping_fmaps}
