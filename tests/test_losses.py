@@ -90,3 +90,38 @@ def test_wgan_gp_loss_sums_its_terms():
 def test_losses_are_float32_for_float16_logits():
     assert losses.g_nonsaturating(tf.constant([[1.0]], tf.float16)).dtype == tf.float32
     assert losses.d_logistic(tf.constant([[1.0]], tf.float16), tf.constant([[1.0]], tf.float16)).dtype == tf.float32
+
+
+@pytest.mark.parametrize("lod", [1.0, 1.5, 2.0])
+def test_penalties_below_the_final_resolution_have_the_official_strength(lod):
+    """Official: reals upscaled to full resolution, D downscales them, the gradient is over full-res pixels.
+
+    Ours runs D on R x R reals; LogisticR1Loss / WGANGPLoss must give the penalty the official code
+    computes on the upscaled reals (R1 / f^2 and ||grad|| / f with f = 16 / R), here checked by running our
+    own D on the upscaled reals, which is the official 'linear' D structure.
+    """
+    import keras
+
+    from stylegan_tf import build_discriminator, preset
+    from stylegan_tf.layers import upsample_2x
+
+    keras.utils.set_random_seed(3)
+    D = build_discriminator(preset("B", resolution=16, fmap_base=32, fmap_max=16, mbstd_group_size=1))
+    D.lod.assign(lod)
+    R = 2 ** (4 - int(np.floor(lod)))  # the resolution the trainer runs at
+    f = 16 // R
+    rng = np.random.default_rng(4)
+    reals = tf.constant(rng.uniform(-1, 1, (3, R, R, 3)), tf.float32)
+    fakes = tf.constant(rng.uniform(-1, 1, (3, R, R, 3)), tf.float32)
+    up = lambda x: upsample_2x(x, f)  # noqa: E731 - official process_reals: nearest upscaling
+
+    _, r1 = losses.LogisticR1Loss(None, D, r1_gamma=10.0).d_loss(reals, fakes, {})
+    official = losses.r1_penalty(D, up(reals), 10.0)
+    np.testing.assert_allclose(r1, official, rtol=1e-4, atol=1e-7)
+    if f > 1:  # and the old, unscaled penalty was f^2 times too strong
+        np.testing.assert_allclose(losses.r1_penalty(D, reals, 10.0), official * f**2, rtol=1e-4, atol=1e-7)
+
+    alpha = tf.constant(rng.uniform(size=(3, 1, 1, 1)), tf.float32)
+    _, gp = losses.WGANGPLoss(None, D, wgan_lambda=1.0).d_loss(reals, fakes, {"alpha": alpha})
+    official_gp = losses.wgan_gradient_penalty(D, up(reals), up(fakes), alpha, 1.0)
+    np.testing.assert_allclose(gp, official_gp, rtol=1e-4, atol=1e-6)

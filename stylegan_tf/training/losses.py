@@ -40,7 +40,7 @@ def d_logistic(real_logits, fake_logits):
     return loss
 
 
-def r1_penalty(D, reals, gamma, *, return_logits=False):
+def r1_penalty(D, reals, gamma, *, full_resolution=None, return_logits=False):
     """R1 gradient penalty on the reals: `gamma / 2 * ||grad_x D(x)||^2`, summed over H, W, C per sample.
 
     The gradient is of `sum(D(x))` w.r.t. the processed reals `x` (after mirroring and the lod fade),
@@ -48,10 +48,17 @@ def r1_penalty(D, reals, gamma, *, return_logits=False):
     Call it inside the D step's outer `tf.GradientTape`: the inner tape here is nested, so the outer
     tape differentiates the penalty w.r.t. D's weights (a second-order gradient).
 
+    Below the final resolution the official code feeds D the reals nearest-upscaled to
+    `full_resolution` (training_loop.py `process_reals`) and D box-downscales them again (`D_basic`),
+    so the R1 sum runs over the full-resolution pixels: each of the f^2 copies of a pixel
+    (f = full_resolution / R) gets 1/f^2 of its gradient, and the penalty is ||grad||^2 / f^2.
+    Pass `full_resolution` to get that official strength from R x R reals.
+
     Args:
         D: Callable images [N, R, R, C] -> logits [N, 1].
         reals: Processed real images [N, R, R, C].
         gamma: R1 weight (the official r1_gamma; the penalty uses gamma / 2).
+        full_resolution: The model's final resolution (None: the penalty over the R x R pixels as given).
         return_logits: Also return `D(reals)` [N] (float32), so the D loss needs no second forward pass.
 
     Returns:
@@ -67,7 +74,13 @@ def r1_penalty(D, reals, gamma, *, return_logits=False):
     grads = tape.gradient(total, reals, unconnected_gradients=tf.UnconnectedGradients.ZERO)
     grads = tf.cast(grads, tf.float32)  # [N, R, R, C]
     penalty = tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) * (gamma * 0.5)
+    penalty *= _upscale_factor(reals, full_resolution) ** -2  # sum over f^2 copies of (grad / f^2)^2
     return (penalty, real_logits) if return_logits else penalty
+
+
+def _upscale_factor(images, full_resolution):
+    """f = full_resolution / R for images [N, R, R, C] (1 when full_resolution is None)."""
+    return 1.0 if full_resolution is None else float(full_resolution) / float(images.shape[1])
 
 
 def g_wgan(fake_logits):
@@ -87,14 +100,15 @@ def d_wgan(real_logits, fake_logits):
     return _per_example(fake_logits) - _per_example(real_logits)
 
 
-def wgan_gradient_penalty(D, reals, fakes, alpha, target=1.0):
+def wgan_gradient_penalty(D, reals, fakes, alpha, target=1.0, *, full_resolution=None):
     """Squared deviation of the critic's gradient norm from `target` on random interpolates.
 
         x_hat = reals + (fakes - reals) * alpha,   alpha ~ U(0, 1) per sample, shape [N, 1, 1, 1]
-        penalty = (||grad_x_hat D(x_hat)||_2 - target)^2
+        penalty = (||grad_x_hat D(x_hat)||_2 / f - target)^2,   f = full_resolution / R (1 if None)
 
     Paper: Gulrajani et al. 2017 (WGAN-GP); official `D_wgan_gp`, loss.py:L52-62. Not yet weighted by
     lambda / target^2 (see `WGANGPLoss`). `fakes` should be `tf.stop_gradient`-ed by the caller if G is trained.
+    The official norm is over the full-resolution pixels (see `r1_penalty`): ||grad|| / f.
 
     Returns: [N] float32.
     """
@@ -105,7 +119,7 @@ def wgan_gradient_penalty(D, reals, fakes, alpha, target=1.0):
         total = tf.reduce_sum(_per_example(D(x_hat)))
     grads = tape.gradient(total, x_hat, unconnected_gradients=tf.UnconnectedGradients.ZERO)
     grads = tf.cast(grads, tf.float32)  # [N, R, R, C]
-    norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]))
+    norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3])) / _upscale_factor(x_hat, full_resolution)
     return tf.square(norms - target)
 
 
@@ -223,7 +237,9 @@ class LogisticR1Loss(GANLoss):
         return cls(G, D, r1_gamma=cfg.r1_gamma)
 
     def d_loss(self, reals, fakes, draws):
-        penalty, real_logits = r1_penalty(self.run_D, reals, self.r1_gamma, return_logits=True)
+        # the official strength at every resolution: R1 over the reals upscaled to the final resolution
+        full = getattr(self.D, "resolution", None)
+        penalty, real_logits = r1_penalty(self.run_D, reals, self.r1_gamma, full_resolution=full, return_logits=True)
         return d_logistic(real_logits, self.run_D(fakes)) + penalty, penalty
 
     def g_loss(self, fakes, draws):
@@ -252,7 +268,8 @@ class WGANGPLoss(GANLoss):
 
     def d_loss(self, reals, fakes, draws):
         real_logits = self.run_D(reals)
-        penalty = wgan_gradient_penalty(self.run_D, reals, fakes, draws["alpha"], self.wgan_target)
+        penalty = wgan_gradient_penalty(self.run_D, reals, fakes, draws["alpha"], self.wgan_target,
+                                        full_resolution=getattr(self.D, "resolution", None))  # official norm, see r1_penalty
         penalty *= self.wgan_lambda / self.wgan_target**2
         loss = d_wgan(real_logits, self.run_D(fakes)) + penalty + self.wgan_epsilon * wgan_drift(real_logits)
         return loss, penalty
