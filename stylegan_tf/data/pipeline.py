@@ -10,6 +10,13 @@ The embedded dataset is generated on first use at max(resolution, 64) and cached
 folder (see `cache_dir`: $STYLEGAN_TF_DATA_DIR, a checkout's data/cache, else ~/.cache/stylegan_tf); lower resolutions are the box-averaged
 levels of that folder, exactly as `prepare` stores them. Reals are processed as in the
 official `process_reals`: uint8 -> [-1, 1], then a horizontal flip with p = 0.5 (mirror augment).
+
+Order: the images shown, and their flips, are a function of (seed, position in the stream of images
+shown), not of how long a pipeline has run: `make_dataset(..., start_nimg=k)` gives what an
+uninterrupted pipeline gives after k images, so a resumed run trains on the same batches (the official
+code restarts its input at every start-up). Shard paths in dataset.json must be file names inside
+the folder; anything else is refused.
+
 Paper: Karras et al. 2019, Sec. 2 and appendix A (FFHQ, mirror augmentation).
 """
 
@@ -155,7 +162,7 @@ def dataset_info(source):
 
 
 def make_dataset(source, resolution, global_batch_size, *, strategy=None, mirror_augment=True, seed=0,
-                 shuffle=True, repeat=True, with_labels=False):
+                 shuffle=True, repeat=True, with_labels=False, start_nimg=0):
     """Reals at `resolution` as batches of float32 [B, R, R, 3] in [-1, 1] (with labels: (images, dict)).
 
     Args:
@@ -166,6 +173,8 @@ def make_dataset(source, resolution, global_batch_size, *, strategy=None, mirror
             `distribute_datasets_from_function`, each input pipeline reading its own shard.
         mirror_augment: flip each image horizontally with p = 0.5 (labels in MIRROR_NEGATE change sign).
         seed: seeds shuffling and flips; the same seed gives the same batches.
+        start_nimg: the images shown so far; the batches are those an uninterrupted pipeline gives from
+            that position on (folders and the embedded dataset; tfds sources start from their beginning).
         shuffle, repeat: shuffle the images; repeat forever. Batches always have a static size.
         with_labels: also return a dict of float32 [B] label tensors (embedded dataset, or folders with labels).
     """
@@ -188,9 +197,9 @@ def make_dataset(source, resolution, global_batch_size, *, strategy=None, mirror
         if with_labels:
             if not meta.get("labels"):
                 raise ValueError(f"source {source!r} has no labels; labels exist for {SYNTHETIC}")
-            labels = np.load(Path(folder) / meta["labels"])
+            labels = np.load(_inside(folder, meta["labels"], "labels file"))
         build = lambda ctx: _tfrecord_pipeline(folder, meta, resolution, ctx, global_batch_size,  # noqa: E731
-                                               mirror_augment, seed, shuffle, repeat, labels)
+                                               mirror_augment, seed, shuffle, repeat, labels, start_nimg)
     if strategy is None:
         return build(None)
     return strategy.distribute_datasets_from_function(build)
@@ -212,43 +221,68 @@ def _flip(images, seed, pipeline_id, step):
     return tf.gather(both, tf.range(batch) + batch * tf.cast(flip, tf.int32)), flip
 
 
-def _tfrecord_pipeline(folder, meta, resolution, ctx, global_batch_size, mirror, seed, shuffle, repeat, labels):
+def _epoch_records(files, seed, shuffle, window):
+    """fn(epoch) -> the raw records of one epoch, in an order that depends only on (files, seed, epoch).
+
+    Shuffled: the shard order is a stateless permutation keyed by (seed, epoch), and the record stream
+    is permuted in consecutive windows of `window` records, each by a stateless permutation keyed by
+    (seed, epoch, window number). No tf.data shuffle buffer (whose draws depend on the global seed and
+    on how far an iterator has run) is involved, so a pipeline started at any image count reproduces
+    exactly the images an uninterrupted one shows there.
+    """
+    files = tf.constant(files)
+    cycle = min(4, len(files))
+
+    def epoch_records(epoch):
+        if not shuffle:
+            return tf.data.Dataset.from_tensor_slices(files).flat_map(tf.data.TFRecordDataset)
+        key = tf.stack([tf.constant(seed, tf.int64) * 2 + 1, epoch])
+        order = tf.random.experimental.stateless_shuffle(files, seed=key)
+        records = tf.data.Dataset.from_tensor_slices(order).interleave(
+            tf.data.TFRecordDataset, cycle_length=cycle, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        windows = records.batch(window).enumerate()
+        permute = lambda w, recs: tf.random.experimental.stateless_shuffle(  # noqa: E731
+            recs, seed=tf.stack([tf.constant(seed, tf.int64) * 2 + 2, epoch * 2**20 + w]))
+        return windows.map(permute).unbatch()
+
+    return epoch_records
+
+
+def _tfrecord_pipeline(folder, meta, resolution, ctx, global_batch_size, mirror, seed, shuffle, repeat, labels,
+                       start_nimg=0):
+    """Batches whose images are a function of (seed, position in the stream of images shown).
+
+    The stream is epoch after epoch of `_epoch_records`; position p holds record p mod N of epoch p // N.
+    A pipeline started at `start_nimg` skips to epoch start_nimg // N (free) and then start_nimg mod N
+    records into it (read, not decoded), so a resumed run sees what an uninterrupted one would.
+    With several input pipelines (multi-worker), pipeline i takes positions start_nimg + i, + i + n, ...
+    of the one global stream: every worker reads every record and keeps its 1/n.
+    """
     batch, pipeline_id, num_pipelines = _context(ctx, global_batch_size)
-    files = [str(Path(folder) / name) for name in meta["shards"][str(resolution)]]
-    num_images = meta["num_images"]
-    ds = tf.data.Dataset.from_tensor_slices(files)
-    by_file = num_pipelines > 1 and len(files) >= num_pipelines  # else every pipeline reads and keeps 1/n records
-    if by_file:
+    files = [_inside(folder, name, "shard") for name in meta["shards"][str(resolution)]]
+    num_images = int(meta["num_images"])
+    if num_images // num_pipelines < batch:
+        raise ValueError(f"{folder} gives {num_images // num_pipelines} images per input pipeline, "
+                         f"fewer than one batch of {batch}")
+    window = min(num_images, max(1024, 2**28 // (resolution * resolution * 3)))  # records permuted together
+    first_epoch, offset = divmod(int(start_nimg), num_images)
+    epochs = tf.data.Dataset.range(first_epoch, 2**62 if repeat else first_epoch + 1)
+    records = epochs.flat_map(_epoch_records(files, seed, shuffle, window)).skip(offset)
+    ds = tf.data.Dataset.zip(tf.data.Dataset.range(int(start_nimg), 2**62), records)  # (position, record)
+    if num_pipelines > 1:
         ds = ds.shard(num_pipelines, pipeline_id)
-        num_images = num_images * len(files[pipeline_id::num_pipelines]) // len(files)  # approximate
-    if shuffle:
-        ds = ds.shuffle(len(files), seed=seed + 7919 * pipeline_id)
-        ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(4, len(files)),
-                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    else:
-        ds = ds.flat_map(tf.data.TFRecordDataset)
-    if num_pipelines > 1 and not by_file:
-        ds = ds.shard(num_pipelines, pipeline_id)
-        num_images = num_images // num_pipelines
-    if num_images < batch:
-        raise ValueError(f"{folder} gives {num_images} images per input pipeline, fewer than one batch of {batch}")
-    if shuffle:
-        buffer = min(num_images, max(1024, 2**28 // (resolution * resolution * 3)))
-        ds = ds.shuffle(buffer, seed=seed + 104729 * pipeline_id, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
-    ds = ds.batch(batch, drop_remainder=True).enumerate()
+    ds = ds.batch(batch, drop_remainder=True)
     spec = {"image": tf.io.FixedLenFeature([], tf.string), "index": tf.io.FixedLenFeature([], tf.int64)}
     table = None if labels is None else {k: tf.constant(labels[k].astype(np.float32)) for k in labels.dtype.names}
     negate = set(meta.get("mirror_negate", []))
 
     @tf.autograph.experimental.do_not_convert  # plain Python branches only; avoids AutoGraph's closure warning
-    def decode(step, records):
+    def decode(positions, records):
         ex = tf.io.parse_example(records, spec)
         images = tf.reshape(tf.io.decode_raw(ex["image"], tf.uint8), [batch, resolution, resolution, 3])
         flip = tf.zeros([batch], tf.bool)
-        if mirror:  # on uint8, before the cast: a quarter of the bytes to move
-            images, flip = _flip(images, seed, pipeline_id, step)
+        if mirror:  # on uint8, before the cast: a quarter of the bytes to move; keyed by the batch's position
+            images, flip = _flip(images, seed, 0, positions[0])
         images = tf.cast(images, tf.float32) / 127.5 - 1.0  # [0, 255] -> [-1, 1]
         if table is None:
             return images
@@ -257,6 +291,15 @@ def _tfrecord_pipeline(folder, meta, resolution, ctx, global_batch_size, mirror,
         return images, y
 
     return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+def _inside(folder, name, what):
+    """`folder/name`, refusing a `dataset.json` entry that is not a plain file name inside the folder."""
+    if not isinstance(name, str) or not name or os.path.isabs(name) or name != os.path.basename(name) \
+            or name in (".", ".."):
+        raise ValueError(f"{Path(folder) / prepare.META_FILE} lists {what} {name!r}, which is not a file name "
+                         f"inside the dataset folder; refusing to open it. Run `python -m stylegan_tf prepare` again")
+    return str(Path(folder) / name)
 
 
 # -- TensorFlow Datasets ---------------------------------------------------------------------------------

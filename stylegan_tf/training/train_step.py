@@ -8,6 +8,11 @@ per-example losses); this module adds what turns them into an update:
   Keras 3 optimizers SUM gradients over replicas, so the update is the mean over the global batch.
 - Non-finite updates. If any replica's gradient has a NaN/Inf, the update is skipped on all of them
   (the flag is all-reduced first, so replicas never diverge): no weight and no Adam state changes.
+  Finite gradients can still overflow in the update (an enormous learning rate): after both updates
+  every float weight of G and D and every Adam variable is checked, and if one is not finite the
+  step's updates are rolled back from a copy taken before it (so the step costs one copy of those
+  variables; the official code checks nothing). Each skip or rollback adds 1 to `skipped`; the
+  trainer stops after a run of skipped steps.
 - XLA (`xla=True`). Only the per-replica math -- forward passes, losses, gradients -- is compiled
   with `jit_compile`; the all-reduces, the finite check, Adam and the EMA stay in the surrounding
   tf.function, so XLA works under every strategy (a whole-function jit cannot reach the other
@@ -180,13 +185,29 @@ def make_train_step(loss, G_ema, G_opt, D_opt, state, *, strategy, resolution, g
         for v_ema, v in zip(G_ema.non_trainable_weights, G.non_trainable_weights):
             strategy.extended.update(v_ema.value, lambda a, b: a.assign(b), args=(v.value,), group=False)
 
+    watched = [v.value for v in G.weights + D.weights + G_opt.variables + D_opt.variables]  # what a step may change
+    checked = [v for v in watched if v.dtype.is_floating]
+
+    def rollback_if_not_finite(before):
+        """Cross-replica: restores `watched` from `before` unless every checked variable is finite; 1 if restored."""
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in checked])
+
+        def rollback():
+            for v, old in zip(watched, before):
+                v.assign(old)
+            return tf.constant(1, tf.int64)
+
+        return tf.cond(finite, lambda: tf.constant(0, tf.int64), rollback)
+
     def step(reals):
         state.trace_count += 1  # Python side effect: runs once per trace, never per call
         step_seed = tf.stack([tf.constant(seed, tf.int64), state.step.read_value()])
+        before = [tf.identity(v.read_value()) for v in watched]  # mirrored variables: the same on every replica
         stats = strategy.run(replica_step, args=(reals, step_seed))
         stats = {k: strategy.reduce(SUM, v, axis=None) for k, v in stats.items()}
+        rolled_back = rollback_if_not_finite(before)  # before G_ema follows G
         update_ema()
-        state.skipped.assign_add(tf.cast(tf.round(stats["D_skipped"] + stats["G_skipped"]), tf.int64))
+        state.skipped.assign_add(tf.cast(tf.round(stats["D_skipped"] + stats["G_skipped"]), tf.int64) + rolled_back)
         state.cur_nimg.assign_add(global_batch)
         state.step.assign_add(1)
         return stats

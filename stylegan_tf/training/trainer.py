@@ -17,9 +17,14 @@ retraced when lod changes.
 Small departures from the official loop, none of which changes what is optimised: the schedule is
 re-read every step (official: every `minibatch_repeats` = 4 steps); G_ema follows G after each G
 step (official: together with the next D step); a resumed run keeps its Adam state (official:
-resets it at start-up); the data pipeline restarts from its first batch on resume.
+resets it at start-up) and, as the reals are a function of (seed, images shown) (`make_dataset`'s
+`start_nimg`), sees the same batches as an uninterrupted run: killed anywhere and resumed on the same
+machine, a run ends with bit-identical weights (official: the input restarts). A run of
+`max_consecutive_skips` steps whose updates were all skipped (non-finite gradients or weights) stops
+with `TrainingDiverged` instead of running on without learning; the last checkpoint stays the last good one.
 """
 
+import inspect
 import sys
 import time
 
@@ -34,6 +39,14 @@ from stylegan_tf.training.schedule import lod_bounds, phase_at
 from stylegan_tf.training.train_step import TrainState, make_train_step
 
 
+MAX_CONSECUTIVE_SKIPS = 20  # steps in a row with a skipped update before training stops (mixed precision
+#                             halves its loss scale on each overflow: 2^15 reaches 1 in 15 steps)
+
+
+class TrainingDiverged(ValueError):
+    """Raised when `max_consecutive_skips` steps in a row had their update skipped (a ValueError: one line in the CLI)."""
+
+
 class Trainer:
     """Owns G, D, G_ema, both Adams and the counters, and runs the training loop.
 
@@ -44,7 +57,9 @@ class Trainer:
         checkpointer: Optional object with `save(trainer)`, called every `cfg.checkpoint_kimg` and at the end.
         log: Optional object with `tick(trainer, phase, stats)`, `progress(n_images)` and `close()`.
         dataset_fn: Optional `fn(resolution, global_batch) -> tf.data.Dataset` of [B, R, R, C] batches
-            in [-1, 1] (tests use it); default: `stylegan_tf.data.make_dataset(cfg.data, ...)`.
+            in [-1, 1] (tests use it; given a `start_nimg` keyword if it takes one); default:
+            `stylegan_tf.data.make_dataset(cfg.data, ..., start_nimg=cur_nimg)`.
+        max_consecutive_skips: Stop with `TrainingDiverged` after this many steps in a row whose update was skipped.
 
     Construction seeds Keras' global RNG with `cfg.seed`, so the initial weights follow from the config,
     and builds the networks under the `mixed_float16` policy when `cfg.mixed_precision` is set (the
@@ -59,8 +74,10 @@ class Trainer:
             `cur_nimg`, `step`, `skipped` and `trace_count` are also attributes of the trainer.
     """
 
-    def __init__(self, cfg, *, out_dir=None, strategy=None, checkpointer=None, log=None, dataset_fn=None):
+    def __init__(self, cfg, *, out_dir=None, strategy=None, checkpointer=None, log=None, dataset_fn=None,
+                 max_consecutive_skips=MAX_CONSECUTIVE_SKIPS):
         self.cfg = cfg
+        self.max_consecutive_skips = max_consecutive_skips
         self.out_dir = out_dir
         self.strategy = strategy or tf.distribute.get_strategy()
         self.checkpointer = checkpointer
@@ -123,6 +140,7 @@ class Trainer:
         prev_bounds = lod_bounds(float(self.G.lod.numpy())) if cur_nimg > 0 else None
         data_key, batches, lr = None, None, None
         saved_nimg, tick_start, tick_nimg0, skipped0 = cur_nimg, time.time(), cur_nimg, int(self.skipped.numpy())
+        last_skipped, consecutive = skipped0, 0
 
         try:
             while cur_nimg < total_nimg:
@@ -146,7 +164,7 @@ class Trainer:
                 # 3. a batch of reals at the networks' resolution (new pipeline when resolution or batch change)
                 if data_key != (phase.resolution, phase.batch_size):
                     data_key = (phase.resolution, phase.batch_size)
-                    batches = iter(self.make_batches(phase.resolution, phase.batch_size))
+                    batches = iter(self.make_batches(phase.resolution, phase.batch_size, start_nimg=cur_nimg))
                 reals = next(batches)
 
                 # 4. D step, G step, G_ema update, cur_nimg += batch (one compiled call)
@@ -154,6 +172,10 @@ class Trainer:
                 cur_nimg += phase.batch_size
                 if self.log is not None and progress:
                     self.log.progress(phase.batch_size)
+                skipped_now = int(self.skipped.numpy())
+                consecutive, last_skipped = (consecutive + 1 if skipped_now > last_skipped else 0), skipped_now
+                if consecutive >= self.max_consecutive_skips:
+                    self._diverged(cur_nimg, consecutive)
 
                 # 5. ticks and checkpoints
                 if cur_nimg >= next_tick or cur_nimg >= total_nimg:
@@ -165,7 +187,7 @@ class Trainer:
                                  sec_per_kimg=dt / max((cur_nimg - tick_nimg0) / 1000.0, 1e-9))
                     if skipped > skipped0:
                         print(f"warning: {skipped - skipped0} update(s) skipped since the last tick: non-finite "
-                              f"gradients (kimg {cur_nimg / 1000:.3f})", file=sys.stderr, flush=True)
+                              f"gradients or weights (kimg {cur_nimg / 1000:.3f})", file=sys.stderr, flush=True)
                     self.last_stats = stats
                     if self.log is not None:
                         self.log.tick(self, phase, stats)
@@ -184,6 +206,16 @@ class Trainer:
         if self.log is not None:
             self.log.close()
 
+    def _diverged(self, cur_nimg, steps):
+        last = self.checkpointer.latest() if hasattr(self.checkpointer, "latest") else None
+        if self.log is not None:
+            self.log.close()
+        raise TrainingDiverged(
+            f"training stopped at kimg {cur_nimg / 1000:.3f}: the last {steps} steps were all skipped because "
+            f"gradients or updated weights were not finite (NaN/Inf); " +
+            (f"the last good checkpoint is {last}; " if last else "") +
+            "lower the learning rate (lr_base, lr_dict) or r1_gamma and start again (or --resume with other values)")
+
     def train_step(self, resolution, batch_size):
         """The compiled step for (resolution, global batch), built on first use."""
         key = (resolution, batch_size)
@@ -194,15 +226,19 @@ class Trainer:
                 xla=self.cfg.xla)
         return self._steps[key]
 
-    def make_batches(self, resolution, batch_size):
-        """A distributed dataset of global batches [B, R, R, C] in [-1, 1], split over the replicas."""
+    def make_batches(self, resolution, batch_size, start_nimg=0):
+        """A distributed dataset of global batches [B, R, R, C] in [-1, 1], split over the replicas.
+
+        The batches are those the stream of reals holds from position `start_nimg` (images shown) on.
+        """
         if self.dataset_fn is not None:
-            ds = self.dataset_fn(resolution, batch_size)
+            takes_start = "start_nimg" in inspect.signature(self.dataset_fn).parameters
+            ds = self.dataset_fn(resolution, batch_size, **({"start_nimg": start_nimg} if takes_start else {}))
         else:
             from stylegan_tf.data import make_dataset  # the data pipeline (mirroring happens there)
 
             ds = make_dataset(self.cfg.data, resolution, batch_size, strategy=self.strategy,
-                              mirror_augment=self.cfg.mirror_augment, seed=self.cfg.seed)
+                              mirror_augment=self.cfg.mirror_augment, seed=self.cfg.seed, start_nimg=start_nimg)
         if isinstance(ds, tf.data.Dataset):
             ds = self.strategy.experimental_distribute_dataset(ds)
         return ds
