@@ -55,6 +55,10 @@ def test_style_ranges_follow_the_paper_split():
     paper = F.style_ranges(18)  # 1024 px: 4-8 / 16-32 / 64-1024 px
     assert (paper["coarse"], paper["middle"], paper["fine"]) == (range(0, 4), range(4, 8), range(8, 18))
     assert F.style_ranges(14) == {"coarse": range(0, 4), "middle": range(4, 8), "fine": range(8, 14)}  # 256 px
+    # below 64 px the top resolution plays the fine role: 32 px = coarse 4-8, middle 16, fine 32
+    assert F.style_ranges(8) == {"coarse": range(0, 4), "middle": range(4, 6), "fine": range(6, 8)}
+    assert F.style_ranges(10) == {"coarse": range(0, 4), "middle": range(4, 8), "fine": range(8, 10)}  # 64 px
+    assert F.style_ranges(4) == {"coarse": range(0, 2), "middle": range(0), "fine": range(2, 4)}  # 8 px
     for num_ws in (4, 6, 8, 10, 12, 16, 18):
         groups = F.style_ranges(num_ws)
         assert [i for r in groups.values() for i in r] == list(range(num_ws))  # a partition, in order

@@ -20,6 +20,8 @@ import os
 
 import numpy as np
 
+from stylegan_tf.geometry import layer_resolution
+
 __all__ = ["load_generator", "seeds_to_z", "mapping_ws", "synthesize", "generate_images", "style_ranges",
            "style_mixing", "MixingGrid", "stochastic_variation", "Variation", "noise_ranges", "noise_components",
            "truncation_sweep", "slerp", "interpolation_frames", "PAPER_PSIS"]
@@ -84,18 +86,27 @@ def generate_images(G, seeds, psi=None, cutoff=None, noise_mode="const", batch_s
 
 
 def style_ranges(num_ws):
-    """Coarse / middle / fine layer ranges, scaled from the paper's 4-8 / 16-32 / 64-1024 px split.
+    """Coarse / middle / fine layer ranges: the paper's split by resolution, kept for small models.
 
-    At 1024 px (9 resolutions, 18 layers) the paper gives 2, 2 and 5 resolutions to the three groups; a
-    smaller model gets round(2/9 of its resolutions) (at least one) for coarse and for middle and the rest
-    for fine, so 256 px keeps the paper's pixel ranges and 32 px gives 4 / 8 / 16-32. Layer i runs at
-    2**(i // 2 + 2) px. At 8 px there are only two resolutions: middle is then empty.
+    The paper (Sec. 3.1, Fig. 3) calls the styles of 4²-8² coarse (pose, face shape, glasses),
+    16²-32² middle (features, hair style, eyes) and 64²-1024² fine (colour scheme, micro
+    structure). We keep those absolute boundaries, which is exact from 64 px up, and for a model
+    that stops below 64 px its top resolution plays the fine role, since that is where its colours
+    and finest detail are drawn:
+
+        32 px: coarse 4-8, middle 16, fine 32      16 px: coarse 4, middle 8, fine 16
+        64 px: coarse 4-8, middle 16-32, fine 64   8 px: coarse 4, fine 8 (no middle)
+
+    Layer i runs at 2**(i // 2 + 2) px (`geometry.layer_resolution`), two layers per resolution.
     """
-    num_res = num_ws // 2
-    coarse = max(1, round(num_res * 2 / 9))
-    middle = max(1, round(num_res * 2 / 9)) if num_res - coarse >= 2 else 0
-    a, b = 2 * coarse, 2 * (coarse + middle)
-    return {"coarse": range(0, a), "middle": range(a, b), "fine": range(b, num_ws)}
+    top = layer_resolution(num_ws - 1)
+    fine_from = min(64, top)  # the first fine resolution
+    coarse_to = max(4, min(8, fine_from // 4))  # the last coarse resolution
+    group = lambda r: "coarse" if r <= coarse_to else ("fine" if r >= fine_from else "middle")  # noqa: E731
+    out = {"coarse": [], "middle": [], "fine": []}
+    for i in range(num_ws):
+        out[group(layer_resolution(i))].append(i)
+    return {name: range(idx[0], idx[-1] + 1) if idx else range(0) for name, idx in out.items()}
 
 
 def _layers(spec, num_ws):
@@ -155,7 +166,7 @@ def _noise_draws(G, num_draws, noise_seed, layers):
     rng = np.random.RandomState(noise_seed)
     noise = []
     for i in range(G.num_ws):  # every layer draws, so a layer's noise does not depend on `layers`
-        size = 2 ** (i // 2 + 2)
+        size = layer_resolution(i)
         n = rng.randn(num_draws, size, size, 1).astype(np.float32)
         noise.append(n if i in layers else np.zeros((1, size, size, 1), np.float32))
     return noise
@@ -188,7 +199,8 @@ def stochastic_variation(G, seed, num_draws=100, num_show=4, psi=None, cutoff=No
 
 
 def noise_ranges(num_ws):
-    """Fig. 5's noise settings: all layers, coarse only (4-32 px), fine only (64-1024 px), none (scaled)."""
+    """Fig. 5's noise settings: all layers, coarse only (the coarse and middle styles' layers, 4-32 px at
+    1024 px), fine only (the fine layers, 64-1024 px), none; scaled like `style_ranges`."""
     groups = style_ranges(num_ws)
     return {"all": range(num_ws), "coarse": range(0, groups["middle"].stop), "fine": groups["fine"],
             "none": range(0)}
