@@ -3,7 +3,8 @@
 Each sub-command is one module of this package that defines `add_arguments(parser)` and
 `run(args) -> int`; this file only dispatches, and turns
 user errors (ValueError, FileNotFoundError) into one-line messages instead of tracebacks.
-Set STYLEGAN_TF_DEBUG=1 to see the traceback anyway.
+Set STYLEGAN_TF_DEBUG=1 to see the traceback anyway. Parsing imports no TensorFlow, so `--help`
+is instant; TensorFlow's start-up lines are hidden unless `--verbose` (see `stylegan_tf._quiet`).
 """
 
 import argparse
@@ -18,6 +19,7 @@ COMMANDS = {
     "train": ("stylegan_tf.cli.train", "train a StyleGAN with progressive growing"),
     "generate": ("stylegan_tf.cli.generate", "write images and figures from a trained generator"),
     "export": ("stylegan_tf.cli.export", "export a trained generator as a TF SavedModel"),
+    "convert": ("stylegan_tf.cli.convert", "convert NVIDIA's StyleGAN v1 network pickles into Keras models"),
 }
 
 
@@ -26,6 +28,8 @@ def build_parser():
         prog="python -m stylegan_tf",
         description="StyleGAN (Karras et al. 2019) in Keras 3 / TensorFlow 2.",
     )
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's own start-up and C++ log lines (hidden by default)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         module = importlib.import_module(module_name)  # light: TensorFlow is imported by `run`, not here
@@ -41,6 +45,8 @@ def main(argv=None):
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    if args.verbose:
+        os.environ["STYLEGAN_TF_VERBOSE"] = "1"  # read by stylegan_tf._quiet when TensorFlow is first imported
     try:
         return args._run(args) or 0
     except (ValueError, FileNotFoundError, NotADirectoryError) as e:
