@@ -13,6 +13,7 @@ Named configs = a Table 1 row (`PRESETS`: A-F, each naming only what its row cha
 import ast
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import dataclass, field, replace
 
@@ -175,6 +176,42 @@ def _validate(cfg):
         fail("lod_initial_resolution", f"a power of two in [4, resolution={r}]")
     if any(not isinstance(t, int) for t in cfg.blur_filter):
         fail("blur_filter", "a tuple of integers such as (1, 2, 1), or () for no blur")
+    _validate_numbers(cfg, fail)
+
+
+def _validate_numbers(cfg, fail):
+    """Run lengths, rates and batch sizes: finite, in range, and a minibatch stddev group that fits every batch."""
+    def number(x):
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+    for name in ("total_kimg", "tick_kimg", "checkpoint_kimg", "lr_base", "adam_epsilon", "mapping_lrmul"):
+        if not number(getattr(cfg, name)) or getattr(cfg, name) <= 0:
+            fail(name, "a finite number > 0")
+    for name in ("lod_training_kimg", "lod_transition_kimg", "ema_kimg", "r1_gamma", "wgan_lambda", "wgan_epsilon"):
+        if not number(getattr(cfg, name)) or getattr(cfg, name) < 0:
+            fail(name, "a finite number >= 0")
+    for name in ("adam_beta1", "adam_beta2"):
+        if not number(getattr(cfg, name)) or not 0.0 <= getattr(cfg, name) < 1.0:
+            fail(name, "a number in [0, 1)")
+    if not number(cfg.w_avg_beta) or not 0.0 <= cfg.w_avg_beta <= 1.0:
+        fail("w_avg_beta", "a number in [0, 1]")
+    if cfg.truncation_psi is not None and not number(cfg.truncation_psi):
+        fail("truncation_psi", "a finite number or None")
+    if any(not number(v) or v <= 0 for v in cfg.lr_dict.values()):
+        fail("lr_dict", "{resolution: learning rate} with finite rates > 0")
+    for name in ("minibatch_base", "keep_checkpoints", "seed"):
+        if not isinstance(getattr(cfg, name), int) or isinstance(getattr(cfg, name), bool) or getattr(cfg, name) < (
+                0 if name == "seed" else 1):
+            fail(name, "an integer >= 0" if name == "seed" else "a positive integer")
+    if any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in cfg.minibatch_dict.values()):
+        fail("minibatch_dict", "{resolution: global minibatch} with positive integer sizes")
+    res = cfg.lod_initial_resolution
+    while res <= cfg.resolution:  # minibatch stddev splits each batch into groups of min(group, batch)
+        batch = cfg.minibatch_dict.get(res, cfg.minibatch_base)
+        if batch % min(cfg.mbstd_group_size, batch):
+            fail("mbstd_group_size", f"a divisor of the minibatch at every resolution trained (the minibatch at "
+                                     f"{res}px is {batch}): change mbstd_group_size or the minibatch")
+        res *= 2
 
 
 # -- presets: the rows of Table 1, each naming only what its row changes ----------------------

@@ -173,3 +173,100 @@ def test_named_variables_refuses_two_variables_with_one_name():
     layer.build((None, 1))
     with pytest.raises(ValueError, match="both named 'twins/w'"):
         named_variables(layer)
+
+
+# -- damaged checkpoints, failed writes ------------------------------------------------------------------
+def _flip_middle_byte(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+DAMAGE = {
+    "data truncated": lambda d: next(d.glob("ckpt.data-*")).write_bytes(next(d.glob("ckpt.data-*")).read_bytes()[:20]),
+    "data bit-flipped": lambda d: _flip_middle_byte(next(d.glob("ckpt.data-*"))),
+    "index missing": lambda d: (d / "ckpt.index").unlink(),
+    "index garbled": lambda d: (d / "ckpt.index").write_bytes(b"\x00garbage" * 8),
+    "config.json garbled": lambda d: (d / "config.json").write_text("{not json"),
+    "state.json missing": lambda d: (d / "state.json").unlink(),
+    "state.json of another count": lambda d: (d / "state.json").write_text('{"cur_nimg": 5}'),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_damaged_newest_checkpoint_falls_back_and_is_set_aside(tmp_path, capsys, damage):
+    t = StandIn(_cfg())
+    ckpt = Checkpointer(str(tmp_path), keep=3)
+    t.step()
+    good = ckpt.save(t)
+    saved = t.state()
+    t.step()
+    newest = ckpt.save(t)
+    DAMAGE[damage](tmp_path / "checkpoints" / os.path.basename(newest))
+
+    fresh = StandIn(_cfg(), seed=7)
+    assert ckpt.restore_latest(fresh) == good
+    _assert_same(fresh.state(), saved)  # exactly the older checkpoint, whatever the damaged one half-restored
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and newest in err[0] and "damaged" in err[0] and "Traceback" not in err[0]
+    assert ckpt.list() == [good] and os.path.isdir(newest + ".damaged")  # kept for inspection, out of the way
+    fresh.step()
+    assert ckpt.save(fresh) == newest and ckpt.restore_latest(StandIn(_cfg())) == newest  # written again, afresh
+
+
+def test_non_finite_weights_in_a_checkpoint_count_as_damage(tmp_path, capsys):
+    t = StandIn(_cfg())
+    ckpt = Checkpointer(str(tmp_path), keep=3)
+    t.step()
+    good = ckpt.save(t)
+    t.step()
+    t.G.weights[0].assign(np.full(t.G.weights[0].shape, np.nan, np.float32))
+    ckpt.save(t)
+    assert ckpt.restore_latest(StandIn(_cfg())) == good
+    assert "NaN or Inf" in capsys.readouterr().err
+
+
+def test_no_intact_checkpoint_is_one_error_and_nothing_is_renamed(tmp_path):
+    t = StandIn(_cfg())
+    ckpt = Checkpointer(str(tmp_path), keep=3)
+    t.step()
+    only = ckpt.save(t)
+    (tmp_path / "checkpoints" / os.path.basename(only) / "ckpt.index").unlink()
+    with pytest.raises(ValueError, match="no checkpoint .* restores"):
+        ckpt.restore_latest(StandIn(_cfg()))
+    assert ckpt.list() == [only]
+
+
+@pytest.mark.parametrize("error", [tf.errors.UnknownError(None, None, "ckpt.data: No space left on device [Op:SaveV2]"),
+                                   OSError(27, "File too large")])
+def test_failed_write_is_one_clear_error_and_keeps_earlier_checkpoints(tmp_path, monkeypatch, error):
+    from stylegan_tf.training.checkpoint import CheckpointWriteError
+
+    t = StandIn(_cfg())
+    ckpt = Checkpointer(str(tmp_path), keep=2)
+    t.step()
+    first = ckpt.save(t)
+    t.step()
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(tf.train.Checkpoint, "write", fail)
+    with pytest.raises(CheckpointWriteError) as e:
+        ckpt.save(t)
+    monkeypatch.undo()
+    message = str(e.value)
+    assert "\n" not in message and str(tmp_path / "checkpoints") in message and "--resume" in message
+    assert ("No space left on device" if isinstance(error, tf.errors.OpError) else "File too large") in message
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == [os.path.basename(first)]  # no temporary left
+    assert ckpt.restore_latest(StandIn(_cfg())) == first
+
+
+def test_leftovers_of_a_killed_run_are_removed_at_start(tmp_path):
+    (tmp_path / "checkpoints" / ".tmp-ckpt-000000.016kimg-999").mkdir(parents=True)
+    (tmp_path / ".tmp-999-G_ema.keras").write_bytes(b"half")
+    (tmp_path / ".tmp-config.json.999").write_text("{")
+    (tmp_path / "config.json").write_text("{}")
+    Checkpointer(str(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == ["checkpoints", "config.json"]
+    assert os.listdir(tmp_path / "checkpoints") == []

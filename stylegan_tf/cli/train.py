@@ -99,8 +99,9 @@ def check_data(cfg):
 
     try:
         info = dataset_info(cfg.data)
-    except FileNotFoundError as e:
-        raise FileNotFoundError(f"--data {cfg.data}: no such dataset; accepted: {ACCEPTED}") from e
+    except FileNotFoundError as e:  # missing, or a folder that is not a (complete) prepared dataset
+        raise FileNotFoundError(f"--data {cfg.data}: {e}" if ACCEPTED in str(e) else
+                                f"--data {cfg.data}: {e}; accepted: {ACCEPTED}") from None
     if info["resolution"] is not None and info["resolution"] < cfg.resolution:
         raise ValueError(f"--data {cfg.data} holds images up to {info['resolution']}px, fewer than "
                          f"resolution={cfg.resolution}; lower --resolution or prepare the data at {cfg.resolution}px")
@@ -125,15 +126,31 @@ def make_strategy(name: str):
     return tf.distribute.get_strategy()
 
 
-def _latest_checkpoint(out_dir: str) -> str:
-    from stylegan_tf.training.checkpoint import list_checkpoints
+def _latest_checkpoint(out_dir: str):
+    """(path, stored config) of the newest checkpoint whose files read back (damaged newer ones are named)."""
+    from stylegan_tf.training.checkpoint import latest_readable
 
-    ckpts = list_checkpoints(out_dir)
-    if not ckpts:
+    try:
+        return latest_readable(out_dir)
+    except FileNotFoundError:
         raise FileNotFoundError(
             f"--resume: no checkpoint in {os.path.join(out_dir, 'checkpoints')}; start a new run without --resume"
-        )
-    return ckpts[-1]
+        ) from None
+
+
+def check_writable(out_dir: str):
+    """Raises ValueError naming `out_dir` and the fix unless files can be created in it (it is created if missing)."""
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ValueError(f"--out {out_dir} is an existing file, not a folder; give a folder path")
+    probe = os.path.join(out_dir, f".tmp-write-test-{os.getpid()}")
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as e:
+        raise ValueError(f"--out {out_dir}: cannot write there ({e.strerror or e}); choose a writable folder "
+                         f"or fix its permissions") from None
 
 
 def run(args) -> int:
@@ -142,10 +159,7 @@ def run(args) -> int:
         raise ValueError(f"--strategy {args.strategy!r}: choose one of {', '.join(STRATEGIES)}")
     latest = stored = None
     if args.resume:
-        from stylegan_tf.training.checkpoint import read_config
-
-        latest = _latest_checkpoint(args.out)
-        stored = read_config(latest)
+        latest, stored = _latest_checkpoint(args.out)
     cfg = resolve_config(args, stored)
     if stored is not None:
         from stylegan_tf.training.checkpoint import check_resumable
@@ -159,7 +173,16 @@ def run(args) -> int:
     ckpt_dir = os.path.join(args.out, "checkpoints")
     if not args.resume and os.path.isdir(ckpt_dir) and any(n.startswith("ckpt-") for n in os.listdir(ckpt_dir)):
         raise ValueError(f"--out {args.out} already holds checkpoints; add --resume to continue it, or pick another --out")
+    check_writable(args.out)
+    try:
+        return _train(args, cfg)
+    except OSError as e:  # a log, sample grid or summary could not be written (checkpoints raise their own error)
+        where = e.filename or args.out
+        raise ValueError(f"could not write {where} ({e.strerror or e}); earlier checkpoints are intact. Free disk "
+                         f"space or make --out writable, then continue with --resume") from None
 
+
+def _train(args, cfg) -> int:
     strategy = make_strategy(args.strategy)  # first TF device use of the process
     from stylegan_tf.training.checkpoint import Checkpointer, save_generator
     from stylegan_tf.training.run_log import RunLog
@@ -169,9 +192,9 @@ def run(args) -> int:
     log = RunLog(args.out, cfg, progress=not args.no_progress, strategy=strategy)
     trainer = Trainer(cfg, out_dir=args.out, strategy=strategy, checkpointer=checkpointer, log=log)
     if args.resume:
-        checkpointer.restore_latest(trainer)
+        restored = checkpointer.restore_latest(trainer)  # the newest intact one; damaged ones are named
         log.start_nimg = int(trainer.cur_nimg.numpy())
-        print(f"resumed from {checkpointer.latest()} at {log.start_nimg / 1000:.3f} kimg", flush=True)
+        print(f"resumed from {restored} at {log.start_nimg / 1000:.3f} kimg", flush=True)
     trainer.train(progress=not args.no_progress)
     path = save_generator(trainer, args.out)
     print(f"done: {int(trainer.cur_nimg.numpy()) / 1000:.1f} kimg; final generator {path}", flush=True)

@@ -77,9 +77,18 @@ def _read_meta(folder):
         hint = " (an interrupted prepare? run it again)" if any(folder.glob("r*.tfrecord*")) else ""
         raise FileNotFoundError(f"{folder} is not a complete prepared dataset: no {prepare.META_FILE}{hint}; "
                                 f"accepted: {ACCEPTED}")
-    meta = json.loads(meta_path.read_text())
-    if meta.get("format") != prepare.FORMAT:
-        raise ValueError(f"{meta_path} has format {meta.get('format')!r}, expected {prepare.FORMAT!r}")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{meta_path} is unreadable ({e}); run `python -m stylegan_tf prepare` again") from None
+    if not isinstance(meta, dict) or meta.get("format") != prepare.FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise ValueError(f"{meta_path} has format {found!r}, expected {prepare.FORMAT!r}")
+    for names in (meta.get("shards") or {}).values():
+        for name in names:
+            _inside(folder, name, "shard")
+    if meta.get("labels"):
+        _inside(folder, meta["labels"], "labels file")
     return meta
 
 

@@ -14,13 +14,9 @@ so a process killed at any moment (SIGKILL included) leaves either the old set o
 new one, never a half-written checkpoint under a final name. Pruning renames a folder to a
 temporary name before deleting it, for the same reason.
 
-Variables are saved under their names (`named_variables`: the Keras variable paths, e.g.
-`G/synthesis/b8_layer0/conv/kernel`), and `restore` first compares the checkpoint's names and shapes
-with the trainer's, so a checkpoint of a differently built model is an error that names the
-mismatched variables, never a silent restore into the wrong ones.
-
-Resuming compares the stored config with the current one. The fields in `RESUMABLE_FIELDS` may
-change on resume (run length and bookkeeping); any other difference is an error naming the fields.
+Restoring first checks the checkpoint against the model (variables by name and shape, the config:
+`compatibility.py`), verifies it and falls back to the newest intact one; failed writes are one-line
+errors that leave earlier checkpoints intact (`recovery.py`).
 """
 
 import json
@@ -31,72 +27,13 @@ import time
 
 import tensorflow as tf
 
-# Fields that may differ between a checkpoint and the run resuming from it: they change how long the
-# run is and how often it reports or saves, or only how the step is compiled, never the model or the maths.
-RESUMABLE_FIELDS = ("total_kimg", "tick_kimg", "checkpoint_kimg", "keep_checkpoints", "xla")
+from stylegan_tf.training.compatibility import (RESUMABLE_FIELDS, check_resumable, check_variables,  # noqa: F401
+                                                config_diff, flatten_objects, named_variables, read_config)
+from stylegan_tf.training.recovery import (CheckpointWriteError, DamagedCheckpoint, check_files,  # noqa: F401
+                                           check_finite, damage_reason, set_aside, warn_skipped, write_error)
 
 _NAME = re.compile(r"^ckpt-(\d{6,})\.(\d{3})kimg$")
 _PREFIX = "ckpt"  # file prefix of tf.train.Checkpoint inside each checkpoint folder
-
-
-def named_variables(obj) -> dict:
-    """{path: variable} for every variable of a Keras model or optimizer (or a dict of them, passed through).
-
-    Raises:
-        ValueError: two variables share a path (the checkpoint could not tell them apart).
-    """
-    if isinstance(obj, dict):
-        return dict(obj)
-    out = {}
-    for v in obj.variables:
-        name = getattr(v, "path", None) or v.name
-        if name in out:
-            raise ValueError(f"two variables of {getattr(obj, 'name', obj)} are both named {name!r}; "
-                             f"give their layers distinct names so checkpoints can tell them apart")
-        out[name] = v
-    return out
-
-
-def flatten_objects(objects: dict) -> dict:
-    """{"G": {"G/x/kernel": v}, "step": v} -> {"G/G/x/kernel": v, "step": v} (the names a checkpoint stores)."""
-    flat = {}
-    for group, item in objects.items():
-        if isinstance(item, dict):
-            flat.update({f"{group}/{name}": v for name, v in item.items()})
-        else:
-            flat[group] = item
-    return flat
-
-
-def _stored_shapes(prefix: str) -> dict:
-    """{name: shape} of the variables in checkpoint `prefix`, under the names `flatten_objects` gives."""
-    suffix = "/.ATTRIBUTES/VARIABLE_VALUE"
-    shapes = {}
-    for key, shape in tf.train.list_variables(prefix):
-        if key.endswith(suffix) and not key.startswith("_CHECKPOINTABLE_OBJECT_GRAPH"):
-            shapes[key[: -len(suffix)].replace(".S", "/").replace("..", ".")] = tuple(shape)
-    return shapes
-
-
-def check_variables(prefix: str, objects: dict, where: str):
-    """Raises ValueError naming every variable whose name or shape differs between checkpoint and `objects`."""
-    stored = _stored_shapes(prefix)
-    current = {name: tuple(v.shape) for name, v in flatten_objects(objects).items()}
-    missing = sorted(set(current) - set(stored))
-    unexpected = sorted(set(stored) - set(current))
-    wrong = sorted(n for n in set(current) & set(stored) if current[n] != stored[n])
-    problems = []
-    if wrong:
-        problems.append("shape differs: " + ", ".join(f"{n} (checkpoint {stored[n]}, model {current[n]})"
-                                                      for n in wrong[:5]) + (" ..." if len(wrong) > 5 else ""))
-    if missing:
-        problems.append("not in the checkpoint: " + ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""))
-    if unexpected:
-        problems.append("not in the model: " + ", ".join(unexpected[:5]) + (" ..." if len(unexpected) > 5 else ""))
-    if problems:
-        raise ValueError(f"checkpoint {where} does not match the model being restored ({'; '.join(problems)}); "
-                         f"it was written by a differently built model: resume with the checkpoint's config, "
-                         f"or start a new run in another --out folder")
 
 
 def checkpoint_name(cur_nimg: int) -> str:
@@ -145,41 +82,39 @@ def is_chief(strategy=None) -> bool:
 
 
 def list_checkpoints(run_dir: str) -> list:
-    """Complete checkpoint folders in `run_dir/checkpoints` (full paths), oldest first; [] if none."""
+    """Checkpoint folders in `run_dir/checkpoints` (full paths), oldest first; [] if none.
+
+    Only finished checkpoints carry a final name, so every folder listed was complete when written;
+    `Checkpointer.restore_latest` verifies it is still intact.
+    """
     root = os.path.join(run_dir, "checkpoints")
     found = []
     for name in os.listdir(root) if os.path.isdir(root) else []:
         nimg = _nimg_of(name)
         path = os.path.join(root, name)
-        if nimg is not None and os.path.isfile(os.path.join(path, "state.json")):
+        if nimg is not None and os.path.isdir(path):
             found.append((nimg, path))
     return [p for _, p in sorted(found)]
 
 
-def read_config(path: str) -> dict:
-    """The config dict stored in checkpoint folder `path`."""
-    with open(os.path.join(path, "config.json")) as f:
-        return json.load(f)
+def latest_readable(run_dir: str):
+    """(path, config dict) of the newest checkpoint whose state.json and config.json read back, without
+    TensorFlow work (the CLI resolves the config from it); damaged newer ones get a warning line.
 
-
-def config_diff(stored: dict, current: dict, ignore=RESUMABLE_FIELDS) -> list:
-    """Names of the config fields whose values differ (JSON-normalised), except those in `ignore`."""
-    norm = lambda d: json.loads(json.dumps(d, sort_keys=True))  # noqa: E731 - dict keys/tuples as in JSON
-    a, b = norm(stored), norm(current)
-    return sorted(k for k in set(a) | set(b) if k not in ignore and a.get(k, "<missing>") != b.get(k, "<missing>"))
-
-
-def check_resumable(stored: dict, cfg, where: str):
-    """Raises ValueError naming the fields in which `cfg` contradicts the `stored` config of checkpoint `where`."""
-    differ = config_diff(stored, cfg.to_dict())
-    if differ:
-        current = json.loads(cfg.to_json())
-        detail = "; ".join(f"{k}: checkpoint {stored.get(k)!r}, now {current.get(k)!r}" for k in differ)
-        raise ValueError(
-            f"the config contradicts the checkpoint {where} in {len(differ)} field(s): {detail}. "
-            f"Resume with the checkpoint's values (only {', '.join(RESUMABLE_FIELDS)} may change), "
-            f"or start a new run in another --out folder"
-        )
+    Raises:
+        FileNotFoundError: no checkpoint at all.
+        ValueError: checkpoints exist but none is readable.
+    """
+    ckpts = list_checkpoints(run_dir)
+    if not ckpts:
+        raise FileNotFoundError(f"no checkpoint in {os.path.join(run_dir, 'checkpoints')}")
+    for path in reversed(ckpts):
+        try:
+            return path, check_files(path, _nimg_of(os.path.basename(path)))
+        except DamagedCheckpoint as e:
+            warn_skipped(path, str(e))
+    raise ValueError(f"no readable checkpoint in {os.path.join(run_dir, 'checkpoints')} (all {len(ckpts)} damaged); "
+                     f"start a new run in another --out folder")
 
 
 class Checkpointer:
@@ -220,7 +155,20 @@ class Checkpointer:
         """Writes a checkpoint of `trainer` named after its image count, then prunes to the last `keep`.
 
         Returns the checkpoint folder. Saving twice at the same image count keeps the first copy.
+
+        Raises:
+            CheckpointWriteError: the write failed (disk full, read-only, file-size limit); the temporary
+                folder is removed and earlier checkpoints are intact.
         """
+        try:
+            return self._save(trainer)
+        except (OSError, tf.errors.OpError) as e:
+            for name in os.listdir(self.dir) if os.path.isdir(self.dir) else []:
+                if name.startswith(f".tmp-ckpt-") and name.endswith(f"-{os.getpid()}"):
+                    shutil.rmtree(os.path.join(self.dir, name), ignore_errors=True)
+            raise write_error(e, self.dir) from None
+
+    def _save(self, trainer) -> str:
         cur_nimg = int(trainer.cur_nimg.numpy())
         final = os.path.join(self.dir, checkpoint_name(cur_nimg))
         tmp = os.path.join(self.dir, f".tmp-{checkpoint_name(cur_nimg)}-{os.getpid()}")
@@ -254,31 +202,81 @@ class Checkpointer:
             shutil.rmtree(doomed, ignore_errors=True)
 
     def _clean_temporaries(self):
-        for name in os.listdir(self.dir):
-            if name.startswith(".tmp-"):
-                shutil.rmtree(os.path.join(self.dir, name), ignore_errors=True)
+        """Removes `.tmp-*` leftovers of a killed run: checkpoints being written or deleted, and in the run
+        folder a worker's copy, a half-saved G_ema.keras or JSON file."""
+        for folder in (self.dir, self.run_dir):
+            for name in os.listdir(folder):
+                path = os.path.join(folder, name)
+                if not name.startswith(".tmp-"):
+                    continue
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    try:
+                        os.remove(path)
+                    except OSError:
+                        pass
 
     # -- restore ----------------------------------------------------------------------------------
     def restore(self, trainer, path: str):
-        """Loads checkpoint folder `path` into `trainer`, after checking its config matches `trainer.cfg`.
+        """Loads checkpoint folder `path` into `trainer`, after verifying it and checking it matches `trainer`.
 
         Raises:
+            DamagedCheckpoint: a file is missing, unreadable or corrupted, or a value is not finite.
             ValueError: the stored config differs from `trainer.cfg` in a field outside `RESUMABLE_FIELDS`,
                 or a variable's name or shape differs between the checkpoint and the trainer.
         """
-        check_resumable(read_config(path), trainer.cfg, path)
-        objects = trainer.checkpoint_objects()
-        check_variables(os.path.join(path, _PREFIX), objects, path)
-        status = tf.train.Checkpoint(**flatten_objects(objects)).read(os.path.join(path, _PREFIX))
-        status.assert_consumed()
+        stored = check_files(path, _nimg_of(os.path.basename(path)))
+        check_resumable(stored, trainer.cfg, path)
+        objects, prefix = trainer.checkpoint_objects(), os.path.join(path, _PREFIX)
+        try:
+            check_variables(prefix, objects, path)
+        except Exception as e:  # a damaged index raises OpError, ValueError, IndexError ... depending on where
+            if isinstance(e, ValueError) and "differently built model" in str(e):
+                raise
+            raise DamagedCheckpoint(f"its index is unreadable ({damage_reason(e)})") from None
+        try:  # the names and shapes matched: any failure now is damaged data (TF raises several kinds)
+            tf.train.Checkpoint(**flatten_objects(objects)).read(prefix).assert_consumed()
+        except Exception as e:
+            raise DamagedCheckpoint(f"its data does not read back ({damage_reason(e)})") from None
+        check_finite(flatten_objects(objects))
 
-    def restore_latest(self, trainer) -> bool:
-        """Restores the newest complete checkpoint into `trainer`; returns False if there is none."""
-        path = self.latest()
-        if path is None:
+    def restore_latest(self, trainer):
+        """Restores the newest intact checkpoint into `trainer`; returns its path, or False if there is none.
+
+        A damaged checkpoint is skipped with a one-line warning, and once an older one restores, every
+        skipped newer one is renamed `<name>.damaged` (`recovery.py`). A checkpoint whose variables do
+        not match the model counts as damaged only if an older one of the run restores.
+
+        Raises:
+            ValueError: no checkpoint restores (the first error, or the list of damaged ones); nothing renamed.
+        """
+        ckpts = self.list()
+        if not ckpts:
             return False
-        self.restore(trainer, path)
-        return True
+        skipped, mismatch = [], None
+        for path in reversed(ckpts):
+            try:
+                self.restore(trainer, path)
+            except DamagedCheckpoint as e:
+                warn_skipped(path, str(e))
+                skipped.append(path)
+                continue
+            except ValueError as e:
+                if "differently built model" not in str(e):
+                    raise  # the config contradicts the run: the user's choice, not damage
+                warn_skipped(path, "its variables do not match the model")
+                skipped.append(path)
+                mismatch = mismatch or e
+                continue
+            if self.chief:
+                for bad in skipped:
+                    set_aside(bad)
+            return path
+        if mismatch is not None:
+            raise mismatch
+        raise DamagedCheckpoint(f"no checkpoint in {self.dir} restores (all {len(ckpts)} damaged); start a new run "
+                                f"in another --out folder")
 
 
 def _as_int(x) -> int:
@@ -295,6 +293,11 @@ def save_generator(trainer, run_dir: str, name: str = "G_ema.keras") -> str:
     if not is_chief(getattr(trainer, "strategy", None)):
         return path
     tmp = os.path.join(run_dir, f".tmp-{os.getpid()}-{name}")  # keeps the .keras suffix Keras requires
-    trainer.G_ema.save(tmp)
-    os.replace(tmp, path)
+    try:
+        trainer.G_ema.save(tmp)
+        os.replace(tmp, path)
+    except OSError as e:  # disk full, read-only, file-size limit: one line, the checkpoints are intact
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise write_error(e, run_dir) from None
     return path
