@@ -151,8 +151,10 @@ def official_networks(spec, variables, lods=(0.0, 0.0, 0.0), dlatent_avg=None, g
 
     def g_style(name, lod):
         kwargs = {**base, **arch}
-        syn = state("G_synthesis", "G_synthesis", kwargs, variables["synthesis"])
-        mapping = state("G_mapping", "G_mapping", {**kwargs, "dlatent_broadcast": 2 * L - 2}, variables["mapping"])
+        own_copy = lambda d: {k: np.array(v) if isinstance(v, np.ndarray) else v for k, v in d.items()}  # noqa: E731
+        syn = state("G_synthesis", "G_synthesis", kwargs, own_copy(variables["synthesis"]))  # G, Gs: own arrays
+        mapping = state("G_mapping", "G_mapping", {**kwargs, "dlatent_broadcast": 2 * L - 2},
+                        own_copy(variables["mapping"]))
         own = {"lod": np.float32(lod), "dlatent_avg": dlatent_avg}
         return state(name, "G_style", {**kwargs, **(g_kwargs or {})}, own, {"synthesis": syn, "mapping": mapping})
 
