@@ -1,0 +1,192 @@
+"""Factor-control matrix: which input of a generator controls which factor of the image, measured.
+
+For each input (every style input ws[:, i], every layer's noise), resample only that input for N images
+and measure how far each probe-read factor moves, in units of its spread on real images:
+
+    M[input, factor] = mean_n |f(x'_n) - f(x_n)| / std_real(f)       (hue: the wrapped difference)
+
+Resampling a factor the probe reads perfectly gives about 1 (binary: E|p' - p| = 0.5 = its std;
+uniform: E|u' - u| / std(u) = sqrt(12) / 3 = 1.15); an input that does not touch the factor gives 0 up to
+the probe's noise. The paper's Fig. 3 claim (coarse styles bring pose and shape, middle styles facial
+features, fine styles colour; Sec. 3.2: noise only stochastic detail) becomes a block pattern in M.
+`renderer_matrix` validates the method on the dataset's own renderer, whose inputs are the factors,
+so the right answer is known: a diagonal, and a zero row for `detail_seed`.
+
+Registered metric (see `stylegan_tf.metrics.calc_metric`):
+    "factor_control" -> {"<input>/<factor>" for every entry ("style3/smiling", "noise0/head_x"),
+                         "<group> styles/<scale> factors" and "noise/<scale> factors" (the group means
+                         with the groups of `generation.figures.style_ranges` and the factors' scales
+                         in `data.faces.FACTORS`), "num_images"}; `figure=PATH` also writes the heatmap.
+
+Paper: Karras et al. 2019, Sec. 3.1 and Fig. 3 (styles by scale), Sec. 3.2 and Fig. 4-5 (noise).
+"""
+
+import numpy as np
+
+from stylegan_tf.data import faces
+from stylegan_tf.metrics import register_metric
+from stylegan_tf.metrics.probe import CIRCULAR, PROBE_FACTORS, predict_factors, to_probe_resolution
+
+__all__ = ["spread", "factor_change", "renderer_matrix", "generator_matrix", "group_means", "save_heatmap",
+           "factor_control"]
+
+_SCALE = {f[0]: f[4] for f in faces.FACTORS}
+
+
+def _diff(name, a, b):
+    d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    return (d + 0.5) % 1.0 - 0.5 if name in CIRCULAR else d
+
+
+def spread(readings):
+    """Per-factor spread of probe readings {factor: [N]}: std, circular for hue."""
+    return {name: float(np.sqrt(np.mean(_diff(name, v, np.angle(np.mean(np.exp(2j * np.pi * v))) / (2 * np.pi))
+                                        ** 2)) if name in CIRCULAR else np.std(v))
+            for name, v in readings.items()}
+
+
+def factor_change(before, after, scale):
+    """Row of M: mean |after - before| / scale per factor of PROBE_FACTORS -> [F]."""
+    return np.array([np.mean(np.abs(_diff(n, after[n], before[n]))) / max(scale[n], 1e-12) for n in PROBE_FACTORS])
+
+
+def _render(factors, resolution):
+    images = faces.render_faces(factors, max(resolution, 64))  # drawn as the dataset: 64 px, then box levels
+    k = images.shape[1] // resolution
+    images = np.rint(images.reshape(len(images), resolution, k, resolution, k, 3).astype(np.float32).mean((2, 4)))
+    return images / 127.5 - 1
+
+
+def renderer_matrix(num_images=512, seed=0, resolution=32):
+    """M for the renderer: rows are FACTOR_NAMES (each resampled alone), columns PROBE_FACTORS.
+
+    Returns:
+        (M [len(FACTOR_NAMES), len(PROBE_FACTORS)], row names).
+    """
+    base, other = faces.sample_factors(num_images, seed), faces.sample_factors(num_images, seed + 1)
+    before = predict_factors(_render(base, resolution))
+    scale = spread(before)
+    rows = []
+    for name in faces.FACTOR_NAMES:
+        edited = base.copy()
+        edited[name] = other[name]
+        rows.append(factor_change(before, predict_factors(_render(edited, resolution)), scale))
+    return np.stack(rows), list(faces.FACTOR_NAMES)
+
+
+def generator_matrix(G, scale, num_images=256, seed=0, batch_size=32):
+    """M for G: rows "style i" (ws[:, i] from another z) then "noise i" (layer i's noise redrawn).
+
+    `scale` is the real spread per factor (`spread` of the reals' readings). No truncation.
+    Returns:
+        (M [rows, len(PROBE_FACTORS)], row names like "style0 (4px)").
+    """
+    from stylegan_tf.generation.figures import synthesize
+    from stylegan_tf.geometry import layer_resolution
+    from stylegan_tf.metrics.sampling import latents
+
+    ws = np.asarray(G.mapping(latents(num_images, G.z_dim, seed)), np.float32)  # [N, num_ws, w_dim]
+    ws2 = np.asarray(G.mapping(latents(num_images, G.z_dim, seed + 1)), np.float32)
+    shapes = G.noise_shapes(num_images)
+    rng, rng2 = np.random.RandomState(seed), np.random.RandomState(seed + 1)
+    noise = [None if s is None else rng.randn(*s).astype(np.float32) for s in shapes]
+    noise2 = [None if s is None else rng2.randn(*s).astype(np.float32) for s in shapes]
+
+    def read(ws_, noise_):
+        return predict_factors(synthesize(G, ws_, noise=noise_, batch_size=batch_size))
+
+    before = read(ws, noise)
+    rows, names = [], []
+    for i in range(G.num_ws):
+        edited = ws.copy()
+        edited[:, i] = ws2[:, i]
+        rows.append(factor_change(before, read(edited, noise), scale))
+        names.append(f"style{i} ({layer_resolution(i)}px)")
+    for i, n2 in enumerate(noise2):
+        if n2 is not None:
+            edited = list(noise)
+            edited[i] = n2
+            rows.append(factor_change(before, read(ws, edited), scale))
+            names.append(f"noise{i} ({layer_resolution(i)}px)")
+    return np.stack(rows), names
+
+
+def group_means(matrix, row_groups):
+    """{"<row group>/<scale> factors": mean of M over the group's rows and the factors of that scale}."""
+    out = {}
+    for group, rows in row_groups.items():
+        for scale in ("coarse", "middle", "fine"):
+            cols = [k for k, n in enumerate(PROBE_FACTORS) if _SCALE[n] == scale]
+            if len(rows):
+                out[f"{group}/{scale} factors"] = float(matrix[np.ix_(list(rows), cols)].mean())
+    return out
+
+
+def save_heatmap(path, matrix, row_names, title=""):
+    """Writes M as an annotated heatmap PNG (rows: inputs, columns: PROBE_FACTORS grouped by scale)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1.0 + 0.62 * len(PROBE_FACTORS), 1.2 + 0.36 * len(row_names)))
+    im = ax.imshow(matrix, cmap="viridis", vmin=0.0, vmax=max(1.0, float(matrix.max())), aspect="auto")
+    for (r, c), v in np.ndenumerate(matrix):
+        ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=7, color="white" if v < 0.6 else "black")
+    ax.set_xticks(range(len(PROBE_FACTORS)), [f"{n}\n({_SCALE[n]})" for n in PROBE_FACTORS], rotation=60,
+                  ha="right", fontsize=8)
+    ax.set_yticks(range(len(row_names)), row_names, fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(im, ax=ax, fraction=0.03, label="mean |change| / real std")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+@register_metric("factor_control")
+def factor_control(G, data, num_images=256, seed=0, batch_size=32, figure=None, num_real=1000):
+    """The factor-control matrix of G, normalised by `num_real` reals of `data` (see the module docstring)."""
+    from stylegan_tf.data import dataset_info
+    from stylegan_tf.generation.figures import style_ranges
+    from stylegan_tf.metrics.sampling import real_images
+
+    num_real = min(num_real, dataset_info(data).get("num_images") or num_real)
+    reals = np.concatenate(list(real_images(data, G.resolution, num_real, seed=seed)))
+    matrix, names = generator_matrix(G, spread(predict_factors(reals)), num_images, seed, batch_size)
+    result = {f"{row.split(' ')[0]}/{factor}": float(v)
+              for row, values in zip(names, matrix) for factor, v in zip(PROBE_FACTORS, values)}
+    groups = {f"{g} styles": r for g, r in style_ranges(G.num_ws).items()}
+    groups["noise"] = range(G.num_ws, len(names))
+    result.update(group_means(matrix, groups))
+    if figure:
+        save_heatmap(figure, matrix, names, f"factor control, {num_images} images")
+    result["num_images"] = int(num_images)
+    return result
+
+
+def main(argv=None):
+    """Writes the heatmap of the renderer (no --model) or of a trained generator, and prints the group means."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m stylegan_tf.metrics.factor_control",
+                                     description="Factor-control heatmap of the dataset renderer or of a model.")
+    parser.add_argument("--model", help="run folder or .keras generator (default: the dataset's renderer)")
+    parser.add_argument("--data", default="synthetic-faces")
+    parser.add_argument("--num-images", type=int, default=512)
+    parser.add_argument("--out", required=True, help="PNG to write, e.g. docs/img/factor_control_renderer.png")
+    args = parser.parse_args(argv)
+    if args.model:
+        from stylegan_tf.generation.figures import load_generator
+
+        out = factor_control(load_generator(args.model), args.data, args.num_images, figure=args.out)
+        print("\n".join(f"{k:32s} {v:.3f}" for k, v in out.items() if "/" in k and " " in k))
+    else:
+        matrix, rows = renderer_matrix(args.num_images)
+        save_heatmap(args.out, matrix, rows, f"factor control of the renderer, {args.num_images} images")
+        print("diagonal:", " ".join(f"{n} {matrix[rows.index(n), c]:.2f}" for c, n in enumerate(PROBE_FACTORS)))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
