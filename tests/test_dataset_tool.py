@@ -53,7 +53,7 @@ def src(tmp_path_factory):
 
 GOOD = ["a_rgb.jpg", "b_grey.webp", "f_16bit.png", "g_cmyk.jpg", "h_exif.jpg",
         "sub/c_rgba.png", "sub/d_la.png", "sub/deeper/e_palette.bmp"]  # the order prepare writes (sorted)
-BAD = {"notes.txt": "not an image", "x_corrupt.jpg": "unreadable", "y_truncated.png": "unreadable",
+BAD = {"notes.txt": "not an image", "x_corrupt.jpg": "not an image Pillow can read", "y_truncated.png": "truncated",
        "z_small.png": "smaller than 16"}
 
 
@@ -202,3 +202,102 @@ def test_cli_prepare(src, tmp_path, capsys):
     assert cli.main(["prepare", str(tmp_path / "empty"), str(tmp_path / "o"), "--resolution", "16"]) == 2
     assert "error: source" in capsys.readouterr().err
     assert Path(tmp_path / "ds" / "dataset.json").exists()
+
+
+# -- hostile inputs: nothing silent, bounded memory, one-line errors ---------------------------------------
+def _png_declaring(width, height):
+    """A tiny valid 1x1 PNG whose header is rewritten to declare width x height (a decompression bomb's header)."""
+    import io
+    import struct
+    import zlib
+
+    buf = io.BytesIO()
+    _solid("RGB", (1, 1), (1, 2, 3)).save(buf, format="PNG")
+    data = bytearray(buf.getvalue())
+    ihdr = data[12:29]  # b"IHDR" + 13 bytes
+    ihdr[4:12] = struct.pack(">II", width, height)
+    data[12:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(ihdr)) & 0xFFFFFFFF)
+    return bytes(data)
+
+
+def test_every_odd_entry_is_listed_with_a_reason_in_words(tmp_path, monkeypatch):
+    root = tmp_path / "odd"
+    (root / "locked").mkdir(parents=True)
+    _solid("RGB", (20, 20), (1, 2, 3)).save(root / "good.png")
+    _solid("RGB", (20, 20), (1, 2, 3)).save(root / "locked" / "inside.png")
+    os.symlink("loop_b.png", root / "loop_a.png")
+    os.symlink("loop_a.png", root / "loop_b.png")
+    os.symlink("missing.png", root / "dangling.png")
+    os.symlink(root / "locked", root / "linked_dir")
+    os.mkfifo(root / "pipe.png")
+    (root / "folder.png").mkdir()
+    _solid("RGB", (20, 20), (1, 2, 3)).save(root / "folder.png" / "nested.png")
+    (root / "bomb.png").write_bytes(_png_declaring(12_000, 12_000))  # 144 Mpx declared in ~70 bytes
+    (root / "random.jpg").write_bytes(os.urandom(64))
+    scandir = os.scandir
+
+    def locked(path):  # as a non-root user without read permission would see it (root reads everything)
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", locked)
+    summary = prepare.prepare_dataset(root, tmp_path / "out", R, progress=False)
+    skipped = dict(summary["skipped"])
+    expected = {"loop_a.png": "symbolic link loop", "loop_b.png": "symbolic link loop",
+                "dangling.png": "dangling symbolic link", "linked_dir": "link to a folder",
+                "pipe.png": "FIFO", "folder.png": "folder named like an image", "locked": "unreadable folder",
+                "bomb.png": "12000x12000 = 144.0 Mpx, more than the limit of 33.6 Mpx",
+                "random.jpg": "not an image Pillow can read"}
+    for name, words in expected.items():
+        assert words in skipped.get(name, ""), (name, skipped.get(name))
+    assert set(skipped) == set(expected)
+    assert summary["num_images"] == 2  # good.png and folder.png/nested.png
+    assert not any(" at 0x" in r or "<" in r for r in skipped.values())
+    again = prepare.prepare_dataset(root, tmp_path / "out2", R, progress=False, max_pixels=200_000_000)
+    assert "bomb.png" in dict(again["skipped"]) and "limit" not in dict(again["skipped"])["bomb.png"]  # decoded, fails
+    with pytest.raises(ValueError, match="dangling.png: dangling symbolic link"):  # the first, sorted
+        prepare.prepare_dataset(root, tmp_path / "out3", R, strict=True, progress=False)
+
+
+def test_zip_members_with_dot_dot_or_too_large_are_listed_and_read_within_a_bound(tmp_path, monkeypatch):
+    from stylegan_tf.data import image_files
+
+    archive = tmp_path / "a.zip"
+    good = tmp_path / "good.png"
+    _solid("RGB", (20, 20), (1, 2, 3)).save(good)
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(good, "ok.png")
+        z.write(good, "../escape.png")
+        z.write(good, "dir.png/inner.png")
+        z.writestr("dir.png/", b"")
+        z.writestr("big.png", b"\0" * 5000)
+    monkeypatch.setattr(image_files, "MAX_FILE_BYTES", 4096)
+    summary = prepare.prepare_dataset(archive, tmp_path / "out", R, progress=False)
+    skipped = dict(summary["skipped"])
+    assert "'..'" in skipped["../escape.png"] and "5000 bytes, more than" in skipped["big.png"]
+    assert "folder named like an image" in skipped["dir.png/"]
+    assert summary["num_images"] == 2
+
+
+def test_prepare_cli_out_is_a_file_or_unwritable_is_one_line(src, tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    for out, words in ((tmp_path / "file", "is an existing file"), ("/dev/null/ds", "could not write")):
+        assert cli.main(["prepare", str(src), str(out), "--resolution", "16"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and words in err[0] and str(out) in err[0], err
+    assert (tmp_path / "file").read_text() == "x"
+
+
+def test_dataset_json_pointing_outside_the_folder_is_refused(src, tmp_path):
+    import json
+
+    out = tmp_path / "ds"
+    prepare.prepare_dataset(src, out, R, progress=False)
+    meta = json.loads((out / "dataset.json").read_text())
+    for evil in ("/etc/passwd", "../outside.tfrecord", "sub/r0016-00000.tfrecord"):
+        meta["shards"]["16"] = [evil]
+        (out / "dataset.json").write_text(json.dumps(meta))
+        with pytest.raises(ValueError, match="not a file name inside the dataset folder"):
+            pipeline.make_dataset(out, R, 2)

@@ -11,12 +11,31 @@ def add_arguments(parser):
     parser.add_argument("--pad", action="store_true", help="letterbox to a square instead of centre-cropping")
     parser.add_argument("--strict", action="store_true", help="stop at the first unusable file instead of skipping")
     parser.add_argument("--images-per-shard", type=int, default=None, help="images per shard file")
+    parser.add_argument("--max-pixels", type=int, default=None,
+                        help="skip images declaring more pixels than this, before decoding (default 2**25 = 33.6 Mpx)")
 
 
 def run(args):
+    import os
+
+    if os.path.exists(args.out) and not os.path.isdir(args.out):  # before TensorFlow starts
+        raise ValueError(f"OUT {args.out} is an existing file; give a folder path (it is created if missing)")
+    for flag, value in (("--images-per-shard", args.images_per_shard), ("--max-pixels", args.max_pixels)):
+        if value is not None and value < 1:
+            raise ValueError(f"{flag} {value}: give a positive number")
+    import tensorflow as tf
+
+    from stylegan_tf.data.image_files import MAX_PIXELS
     from stylegan_tf.data.prepare import format_summary, prepare_dataset
 
-    summary = prepare_dataset(args.source, args.out, args.resolution, pad=args.pad, strict=args.strict,
-                              images_per_shard=args.images_per_shard)
+    try:
+        summary = prepare_dataset(args.source, args.out, args.resolution, pad=args.pad, strict=args.strict,
+                                  images_per_shard=args.images_per_shard, max_pixels=args.max_pixels or MAX_PIXELS)
+    except (OSError, tf.errors.OpError) as e:  # unwritable OUT, disk full, file-size limit
+        if isinstance(e, FileNotFoundError) and "does not exist" in str(e):
+            raise  # the source: already one line
+        where = getattr(e, "filename", None) or args.out
+        detail = getattr(e, "strerror", None) or " ".join(str(getattr(e, "message", e)).split())[:200]
+        raise ValueError(f"could not write {where} ({detail}); choose a writable OUT folder with free space") from None
     print(format_summary(summary))
     return 0

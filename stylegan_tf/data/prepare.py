@@ -13,22 +13,21 @@ Shards are written under `.tmp` names and renamed when closed, so an interrupted
 folder that looks complete; running again clears the leftovers and starts afresh.
 """
 
-import io
 import json
 import math
 import os
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image, ImageOps
+from PIL import Image
+
+from stylegan_tf.data.image_files import IMAGE_EXTENSIONS, MAX_PIXELS, list_source, load_rgb, reason  # noqa: F401
 
 FORMAT = "stylegan_tf-tfrecords-v1"
 META_FILE = "dataset.json"
 LABELS_FILE = "labels.npy"
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 
 
 def _is_ours(name):
@@ -134,41 +133,6 @@ class DatasetWriter:
 # -- reading users' images -------------------------------------------------------------------------------
 
 
-def _list_source(src):
-    """Returns (names, opener) for a folder (recursive) or a .zip; hidden files are ignored."""
-    src = Path(src)
-    if not src.exists():
-        raise FileNotFoundError(f"source {src} does not exist; give a folder or a .zip of images")
-    if src.is_dir():
-        names = sorted(str(p.relative_to(src)) for p in src.rglob("*")
-                       if p.is_file() and not any(part.startswith(".") for part in p.relative_to(src).parts))
-        return names, lambda name: (src / name).read_bytes()
-    if not zipfile.is_zipfile(src):
-        raise ValueError(f"source {src} is neither a folder nor a .zip file")
-    archive = zipfile.ZipFile(src)
-    names = sorted(n for n in archive.namelist()
-                   if not n.endswith("/") and not any(p.startswith(".") for p in n.split("/")))
-    return names, archive.read
-
-
-def load_rgb(data):
-    """Decodes image bytes to an upright uint8 RGB array [H, W, 3] (EXIF rotation, any Pillow mode)."""
-    with Image.open(io.BytesIO(data)) as img:
-        img.load()  # decode now, so truncated files fail here
-        img = ImageOps.exif_transpose(img)
-        if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16/32-bit grey: PNGs hold 0..65535
-            grey = np.asarray(img, np.float64)
-            scale = 255.0 / 65535.0 if grey.max() > 255 or img.mode.startswith("I;16") else 1.0
-            img = Image.fromarray(np.rint(grey * scale).clip(0, 255).astype(np.uint8), "L")
-        if img.mode == "P":
-            img = img.convert("RGBA" if "transparency" in img.info else "RGB")
-        if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):  # composite over black, like --pad's border
-            rgba = img.convert("RGBA")
-            img = Image.new("RGB", rgba.size)
-            img.paste(rgba, mask=rgba.getchannel("A"))
-        return np.asarray(img.convert("RGB"))
-
-
 def square(image, resolution, pad=False):
     """Centre-crops (or, with pad, letterboxes in black) to a square and resizes to `resolution`."""
     h, w = image.shape[:2]
@@ -183,11 +147,13 @@ def square(image, resolution, pad=False):
     return out
 
 
-def prepare_dataset(source, out_dir, resolution, *, pad=False, strict=False, images_per_shard=None, progress=True):
+def prepare_dataset(source, out_dir, resolution, *, pad=False, strict=False, images_per_shard=None, progress=True,
+                    max_pixels=MAX_PIXELS):
     """Converts a folder or .zip of images to a dataset folder; see the module docstring.
 
-    Lenient by default: unreadable files, non-images and images smaller than `resolution` are skipped
-    and listed in the returned summary; `strict=True` raises ValueError at the first such file.
+    Lenient by default: unreadable files, non-images, images smaller than `resolution` or larger than
+    `max_pixels`, and entries that are not files (links, FIFOs, unsafe zip paths: `image_files.py`) are
+    skipped and listed with a reason in the returned summary; `strict=True` raises ValueError at the first.
 
     Returns:
         dict with `num_images`, `skipped` (list of (name, reason)), `out_dir`, `seconds` and `meta`.
@@ -195,8 +161,10 @@ def prepare_dataset(source, out_dir, resolution, *, pad=False, strict=False, ima
     from tqdm import tqdm
 
     start = time.time()
-    names, read = _list_source(source)
-    if not names:
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ValueError(f"OUT {out_dir} is an existing file; give a folder path (it is created if missing)")
+    names, read, unlisted = list_source(source)
+    if not names and not unlisted:
         raise ValueError(f"source {source} is empty; put .jpg, .png, .webp or .bmp images in it")
     skipped = []
 
@@ -205,15 +173,17 @@ def prepare_dataset(source, out_dir, resolution, *, pad=False, strict=False, ima
             raise ValueError(f"{name}: {reason} (run without --strict to skip such files)")
         skipped.append((name, reason))
 
+    for name, why in unlisted:
+        skip(name, why)
     with DatasetWriter(out_dir, resolution, images_per_shard) as writer:
         for name in tqdm(names, desc="prepare", unit="img", disable=not progress):
             if not name.lower().endswith(IMAGE_EXTENSIONS):
                 skip(name, "not an image (extension not in " + " ".join(IMAGE_EXTENSIONS) + ")")
                 continue
             try:
-                image = load_rgb(read(name))
+                image = load_rgb(read(name), max_pixels)
             except Exception as e:  # Pillow raises many kinds for corrupt or truncated files
-                skip(name, f"unreadable ({type(e).__name__}: {str(e)[:80]})")
+                skip(name, reason(e))
                 continue
             h, w = image.shape[:2]
             if (max(h, w) if pad else min(h, w)) < resolution:
@@ -221,7 +191,7 @@ def prepare_dataset(source, out_dir, resolution, *, pad=False, strict=False, ima
                 continue
             writer.add(square(image, resolution, pad))
         if writer.num_images == 0:
-            raise ValueError(f"source {source} holds no usable image ({len(skipped)} file(s) skipped, e.g. "
+            raise ValueError(f"source {source} holds no usable image ({len(skipped)} entries skipped, e.g. "
                              f"{skipped[0][0]}: {skipped[0][1]})")
         meta = writer.finish(source=str(source), fit="pad" if pad else "crop")
     return {"num_images": writer.num_images, "skipped": skipped, "out_dir": str(out_dir),
