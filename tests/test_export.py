@@ -174,3 +174,43 @@ def test_onnx_generate_matches_tensorflow(exported, tmp_path):
     (images,) = session.run(None, {"z": z, "psi": np.array(0.7, np.float32)})
     expected = to_uint8(G(z, truncation_psi=0.7, noise_mode="const"))
     assert np.abs(images.astype(int) - expected).max() <= 1  # float rounding at .5 boundaries only
+
+
+def test_non_finite_inputs_and_psi_out_of_range_are_refused(exported):
+    G, _, version_dir = exported
+    m = tf.saved_model.load(str(version_dir))
+    z = np.zeros((2, G.z_dim), np.float32)
+    bad_z = z.copy()
+    bad_z[1, 3] = np.nan
+    cases = [(lambda: m.generate(bad_z, 0.7), "z must be finite"),
+             (lambda: m.signatures["generate"](z=tf.constant(z + np.inf), psi=tf.constant(0.7)), "z must be finite"),
+             (lambda: m.generate(z, np.float32(np.nan)), "psi must be finite"),
+             (lambda: m.generate(z, np.float32(np.inf)), "psi must be finite"),
+             (lambda: m.generate(z, np.float32(1.5)), r"psi must be in \[-1, 1\]"),
+             (lambda: m.generate(z, np.float32(-1.01)), r"psi must be in \[-1, 1\]"),
+             (lambda: m.mapping(bad_z), "z must be finite"),
+             (lambda: m.synthesis(np.full((1, G.num_ws, G.w_dim), np.inf, np.float32)), "ws must be finite"),
+             (lambda: m.style_mix(z, bad_z, 1), "z_b must be finite")]
+    for call, message in cases:
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            call()
+    for psi in (-1.0, 0.0, 1.0):  # the ends of the range are allowed
+        assert m.generate(z, np.float32(psi))["images"].shape == (2, 16, 16, 3)
+
+
+def test_cli_bad_inputs_are_one_line_errors(exported, tmp_path, capsys):
+    import zipfile
+
+    (tmp_path / "garbage.keras").write_bytes(os.urandom(2000))
+    with zipfile.ZipFile(tmp_path / "junk.keras", "w") as z:
+        z.writestr("config.json", "{not json")
+    (tmp_path / "file").write_text("x")
+    run_dir = exported[1]
+    cases = [([str(tmp_path / "garbage.keras"), str(tmp_path / "o1")], "not a .keras file"),
+             ([str(tmp_path / "junk.keras"), str(tmp_path / "o2")], "could not load a generator"),
+             ([str(tmp_path / "missing.keras"), str(tmp_path / "o3")], "does not exist"),
+             ([str(run_dir), str(tmp_path / "file")], "is an existing file")]
+    for argv, words in cases:
+        assert cli.main(["export", *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and words in err[0] and "Traceback" not in err[0], err

@@ -4,6 +4,7 @@ See `stylegan_tf.export.savedmodel` for the signatures.
 """
 
 import os
+import zipfile
 
 
 def add_arguments(parser):
@@ -17,14 +18,41 @@ def add_arguments(parser):
     parser.add_argument("--onnx", action="store_true", help="also write OUT/VERSION/generate.onnx (needs tf2onnx)")
 
 
+def check_paths(args):
+    """One-line errors for bad paths before TensorFlow starts: a missing or non-.keras input, an OUT that is a file."""
+    if args.version < 1:
+        raise ValueError(f"--version must be a positive integer, got {args.version}")
+    path = args.run_dir
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist: pass a run folder or a .keras file")
+    if os.path.isdir(path):
+        keras_file = os.path.join(path, "G_ema.keras")
+        path = keras_file if os.path.isfile(keras_file) else None  # else load_generator picks the newest *.keras
+    if path is not None and not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a .keras file (not a zip archive: damaged, truncated or another format); "
+                         f"pass the G_ema.keras a finished `python -m stylegan_tf train` run writes")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise ValueError(f"OUT {args.out} is an existing file; give a folder path")
+
+
 def run(args):
+    check_paths(args)
     from stylegan_tf.export.savedmodel import SIGNATURES, export_onnx, export_saved_model
     from stylegan_tf.generation.figures import load_generator
 
-    if args.version < 1:
-        raise ValueError(f"--version must be a positive integer, got {args.version}")
-    G = load_generator(args.run_dir)
-    folder = export_saved_model(G, args.out, version=args.version, overwrite=args.overwrite)
+    try:
+        G = load_generator(args.run_dir)
+    except Exception as e:  # Keras reports a damaged archive in many ways (even "File not found")
+        if isinstance(e, (ValueError, FileNotFoundError)) and "\n" not in str(e) and "stylegan_tf" in str(e):
+            raise  # load_generator's own one-line messages
+        detail = " ".join(str(e).split())[:200]
+        raise ValueError(f"could not load a generator from {args.run_dir} ({type(e).__name__}: {detail}); "
+                         f"pass the G_ema.keras a finished `python -m stylegan_tf train` run writes") from None
+    try:
+        folder = export_saved_model(G, args.out, version=args.version, overwrite=args.overwrite)
+    except OSError as e:
+        raise ValueError(f"could not write {e.filename or args.out} ({e.strerror or e}); choose a writable OUT "
+                         f"folder with free space") from None
     print(f"wrote SavedModel {folder} (signatures: {', '.join(SIGNATURES)})")
     if args.onnx:
         print(f"wrote {export_onnx(G, os.path.join(folder, 'generate.onnx'))}")

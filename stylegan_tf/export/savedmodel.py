@@ -24,7 +24,11 @@ eager ops, which instance norm magnifies where a feature map is nearly constant 
 compare with the Keras model under `tf.function` for a tight match. Fresh noise per call is not exported.
 
 Inputs of another dtype or shape are refused by TensorFlow before the graph runs, with a message that
-lists the expected `TensorSpec`s. With `--onnx` (needs the optional `tf2onnx`), `generate` is also
+lists the expected `TensorSpec`s. Values are checked too, as TF Serving clients expect (an
+InvalidArgument error, HTTP 400, naming the input, instead of silently black images): every input
+must be finite (no NaN or Inf), and `psi` must lie in PSI_RANGE = [-1, 1], the range of the paper's
+truncation figure (Fig. 8: psi = 1 is no truncation, 0 the mean face, -1 its "anti-face"); values
+beyond extrapolate past W's training distribution (the Keras model still accepts them). With `--onnx` (needs the optional `tf2onnx`), `generate` is also
 written as `OUT/<version>/generate.onnx`.
 """
 
@@ -36,6 +40,7 @@ import tensorflow as tf
 __all__ = ["export_saved_model", "export_onnx", "SIGNATURES"]
 
 SIGNATURES = ("generate", "mapping", "synthesis", "style_mix")
+PSI_RANGE = (-1.0, 1.0)
 
 
 def _uint8(images):
@@ -43,10 +48,23 @@ def _uint8(images):
     return tf.cast(tf.clip_by_value(tf.round(images * 127.5 + 127.5), 0.0, 255.0), tf.uint8)
 
 
-def _checked(x, shape):
+def _checked(x, shape, name=None):
     # signature calls skip the TensorSpec shape check; this refuses a wrong shape with a message naming the
-    # expected one ("Shape of tensor z [2,5] is not compatible with expected shape [?,16]") before any op runs
-    return tf.ensure_shape(x, shape)
+    # expected one ("Shape of tensor z [2,5] is not compatible with expected shape [?,16]") before any op runs;
+    # float inputs must also be finite
+    x = tf.ensure_shape(x, shape)
+    if name is not None:
+        x = tf.debugging.assert_all_finite(x, f"{name} must be finite (no NaN or Inf)")
+    return x
+
+
+def _checked_psi(psi):
+    psi = _checked(psi, [], "psi")
+    lo, hi = PSI_RANGE
+    message = f"psi must be in [{lo:g}, {hi:g}] (1 = no truncation, 0 = the average image)"
+    with tf.control_dependencies([tf.debugging.assert_greater_equal(psi, lo, message=message),
+                                  tf.debugging.assert_less_equal(psi, hi, message=message)]):
+        return tf.identity(psi)
 
 
 def _endpoints(G):
@@ -56,20 +74,20 @@ def _endpoints(G):
     cutoff = G.truncation_cutoff
 
     def generate(z, psi):
-        z, psi = _checked(z, [None, G.z_dim]), _checked(psi, [])
+        z, psi = _checked(z, [None, G.z_dim], "z"), _checked_psi(psi)
         ws = G.truncate(G.mapping(z), psi, cutoff)  # [N, num_ws, w_dim]
         return {"images": _uint8(G.synthesis(ws, noise_mode="const"))}
 
     def mapping(z):
-        z = _checked(z, [None, G.z_dim])
+        z = _checked(z, [None, G.z_dim], "z")
         return {"ws": tf.cast(G.mapping(z), tf.float32)}
 
     def synthesis(ws):
-        ws = _checked(ws, [None, G.num_ws, G.w_dim])
+        ws = _checked(ws, [None, G.num_ws, G.w_dim], "ws")
         return {"images": G.synthesis(ws, noise_mode="const")}
 
     def style_mix(z_a, z_b, crossover):
-        z_a, z_b = _checked(z_a, [None, G.z_dim]), _checked(z_b, [None, G.z_dim])
+        z_a, z_b = _checked(z_a, [None, G.z_dim], "z_a"), _checked(z_b, [None, G.z_dim], "z_b")
         crossover = _checked(crossover, [])
         tf.debugging.assert_equal(tf.shape(z_a)[0], tf.shape(z_b)[0],
                                   message="z_a and z_b must have the same batch size")
