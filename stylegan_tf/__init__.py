@@ -18,9 +18,32 @@ if os.environ["KERAS_BACKEND"] != "tensorflow":
 
 __version__ = "0.1.0"
 
-from stylegan_tf.config import PRESETS, SCALES, StyleGANConfig, preset  # noqa: E402
-from stylegan_tf.networks import (Discriminator, Generator, MappingNetwork, SynthesisNetwork,  # noqa: E402
-                                  build_discriminator, build_generator)
+from stylegan_tf.config import PRESETS, SCALES, StyleGANConfig, preset  # noqa: E402  (no TensorFlow)
+
+# The networks import TensorFlow (seconds), so they load on first use: `import stylegan_tf` and
+# `python -m stylegan_tf --help` stay fast. Importing them registers the Keras layers, which
+# `keras.models.load_model` needs: use `stylegan_tf.load_generator(path)`, or touch any of these names first.
+_LAZY = {
+    "Generator": "stylegan_tf.networks", "Discriminator": "stylegan_tf.networks",
+    "MappingNetwork": "stylegan_tf.networks", "SynthesisNetwork": "stylegan_tf.networks",
+    "build_generator": "stylegan_tf.networks", "build_discriminator": "stylegan_tf.networks",
+    "load_generator": "stylegan_tf.generation.figures",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'stylegan_tf' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))
+
 
 __all__ = [
     "PRESETS",
@@ -33,4 +56,5 @@ __all__ = [
     "build_discriminator",
     "MappingNetwork",
     "SynthesisNetwork",
+    "load_generator",
 ]

@@ -1,12 +1,7 @@
-"""`python -m stylegan_tf ...` entry point."""
+"""`python -m stylegan_tf ...` entry point (TensorFlow is imported only once a command runs)."""
 
-import os
 import sys
 
-# keep TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notes) out of the command's output;
-# set TF_CPP_MIN_LOG_LEVEL=0 to see it
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from stylegan_tf.cli import main  # noqa: E402
+from stylegan_tf.cli import main
 
 sys.exit(main())

@@ -22,6 +22,8 @@ COMMANDS = {
     "convert": ("stylegan_tf.cli.convert", "convert NVIDIA's StyleGAN v1 network pickles into Keras models"),
 }
 
+WITHOUT_TENSORFLOW = {"configs"}  # commands that never import TensorFlow
+
 
 def build_parser():
     parser = argparse.ArgumentParser(
@@ -47,6 +49,8 @@ def main(argv=None):
         return 2
     if args.verbose:
         os.environ["STYLEGAN_TF_VERBOSE"] = "1"  # read by stylegan_tf._quiet when TensorFlow is first imported
+    if args.command not in WITHOUT_TENSORFLOW:
+        importlib.import_module("stylegan_tf._quiet")  # TensorFlow, without its C++ start-up lines
     try:
         return args._run(args) or 0
     except (ValueError, FileNotFoundError, NotADirectoryError) as e:

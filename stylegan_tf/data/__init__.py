@@ -5,6 +5,8 @@
     pipeline.py                 `make_dataset`, `dataset_info`, the embedded dataset's cache
 """
 
+from stylegan_tf import _quiet  # noqa: F401,E402  (imports TensorFlow without its C++ start-up lines)
+
 from stylegan_tf.data.pipeline import ACCEPTED, SYNTHETIC, cache_dir, dataset_info, make_dataset, synthetic_faces_path
 
 __all__ = ["ACCEPTED", "SYNTHETIC", "cache_dir", "dataset_info", "make_dataset", "synthetic_faces_path"]

@@ -1,5 +1,7 @@
 """Custom Keras layers of StyleGAN; each is registered under the `stylegan_tf` package."""
 
+from stylegan_tf import _quiet  # noqa: F401,E402  (imports TensorFlow without its C++ start-up lines)
+
 from stylegan_tf.layers.adain import AdaIN
 from stylegan_tf.layers.equalized import EqualizedConv2D, EqualizedDense
 from stylegan_tf.layers.minibatch_std import MinibatchStdDev

@@ -10,6 +10,8 @@ The dict a metric returns holds its numbers (e.g. {"swd": 12.3, "swd_16": ...}) 
 facts: "num_images", "seconds", and where it matters the distance or network used.
 """
 
+from stylegan_tf import _quiet  # noqa: F401,E402  (imports TensorFlow without its C++ start-up lines)
+
 import importlib
 import pkgutil
 import time

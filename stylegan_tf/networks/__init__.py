@@ -4,6 +4,8 @@ Networks take plain keyword arguments; `build_generator(cfg)` / `build_discrimin
 only bridge from a `StyleGANConfig` to a model.
 """
 
+from stylegan_tf import _quiet  # noqa: F401,E402  (imports TensorFlow without its C++ start-up lines)
+
 from stylegan_tf.networks.discriminator import Discriminator, build_discriminator, discriminator_kwargs
 from stylegan_tf.networks.generator import Generator, build_generator, generator_kwargs
 from stylegan_tf.networks.mapping import MappingNetwork
