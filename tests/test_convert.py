@@ -205,7 +205,7 @@ class TestRestrictedUnpickler:
         (tmp_path / "model.pt").write_bytes(b"PK\x03\x04" + bytes(100))
         _refused(tmp_path / "model.pt", "zip archive")
         _refused(official.write_pickle(tmp_path / "d.pkl", {"a": np.zeros(2)}), r"holds a dict, not the tuple")
-        with pytest.raises(FileNotFoundError, match="does not exist"):
+        with pytest.raises(FileNotFoundError, match="is not a file"):
             load_official_pickle(tmp_path / "missing.pkl")
 
     def test_numpy_1_and_numpy_2_module_names_both_load(self, tmp_path):

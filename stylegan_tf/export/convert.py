@@ -77,7 +77,10 @@ def official_config(nets, where="pickle"):
                                              f"implements {key}={value!r} only")
     sv, mv, dv = syn.variables, mapping.variables, D.variables
     get = lambda v, name, net: _get(v, name, f"{where}: {net}")  # noqa: E731
-    resolution = max(int(m.group(1)) for m in (re.match(r"(\d+)x\1/", n) for n in sv) if m)
+    blocks = [int(m.group(1)) for m in (re.match(r"(\d+)x\1/", n) for n in sv) if m]
+    if not blocks:
+        raise UnsupportedPickleError(f"{where}: G_synthesis has no 4x4, 8x8, ... blocks; not a StyleGAN v1 generator")
+    resolution = max(blocks)
     L = int(np.log2(resolution))
     const_input = "4x4/Const/const" in sv
     first = "4x4/Const" if const_input else "4x4/Dense"

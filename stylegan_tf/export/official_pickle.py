@@ -116,7 +116,7 @@ def load_official_pickle(path):
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path} does not exist: pass the path of a downloaded official network pickle "
+        raise FileNotFoundError(f"{path} is not a file: pass the path of a downloaded official network pickle "
                                 f"such as karras2019stylegan-ffhq-1024x1024.pkl")
     with open(path, "rb") as f:
         head = f.read(4)
