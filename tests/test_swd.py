@@ -111,8 +111,10 @@ def test_swd_equals_official_transcription():
         for m in batches:
             sets[k].add(np.transpose(m, (0, 2, 3, 1)))  # the class takes NHWC
     rng_dirs = np.random.RandomState(seeds[2])
-    got = [1e3 * swd.sliced_wasserstein(sets[0].finish(lod), sets[1].finish(lod), 2, 8, rng_dirs, chunk=3)
-           for lod in range(2)]
+    got = []
+    for lod in range(2):
+        (da, norm_a), (db, norm_b) = sets[0].finish(lod), sets[1].finish(lod)
+        got.append(1e3 * swd.sliced_wasserstein(da, db, 2, 8, rng_dirs, norm_a, norm_b, chunk=3))
     np.testing.assert_allclose(got, expected, rtol=1e-4)
     assert all(v > 1.0 for v in got)  # different image sets are measurably apart
 
@@ -159,3 +161,19 @@ def test_swd_metric_end_to_end_and_real_vs_real_floor():
     assert floor["swd_16"] < fake["swd_16"] / 2  # two halves of the reals are closer than ramps are to faces
     with pytest.raises(ValueError, match="fewer"):
         calc_metric("swd", None, SOURCE, num_images=40, resolution=16)  # 80 > 64 images
+
+
+def test_folded_normalisation_equals_normalising_first():
+    rng = np.random.RandomState(2)
+    a = (rng.randn(3000, 2 * 49) * [[3.0] * 49 + [0.5] * 49] + 40.0).astype(np.float32)  # two channels
+    b = (rng.randn(3000, 2 * 49) * 2.0 - 7.0).astype(np.float32)
+    norms = []
+    for x in (a, b):
+        view = x.reshape(len(x), 2, 49).astype(np.float64)
+        norms.append((view.mean(axis=(0, 2)), view.std(axis=(0, 2))))
+    folded = swd.sliced_wasserstein(a, b, 2, 16, np.random.RandomState(5), *norms)
+    ref_a = ref_finalize([a.reshape(-1, 2, 7, 7).copy()])
+    np.testing.assert_allclose(swd.normalize_descriptors(a.copy(), 2), ref_a, atol=5e-4)  # ref: float32 sums
+    explicit = swd.sliced_wasserstein(ref_a, swd.normalize_descriptors(b.copy(), 2), 2, 16, np.random.RandomState(5))
+    np.testing.assert_allclose(folded, explicit, rtol=1e-4)
+    assert folded < 0.1  # both sets are Gaussian per component once normalised: close, though not equal

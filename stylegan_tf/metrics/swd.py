@@ -57,21 +57,22 @@ def laplacian_pyramid(images, num_levels):
 def neighbourhood_descriptors(level, nhoods_per_image, rng, nhood_size=NHOOD_SIZE):
     """`nhoods_per_image` random neighbourhoods per image of [N, C, H, W] -> [N * nhoods, C * size * size].
 
-    Draws x then y centres with `rng.randint` (the official order), so the same RandomState gives
-    the same neighbourhoods as the official `get_descriptors_for_minibatch`.
+    Draws x then y centres with `rng.randint` (the official order) and lays each patch out as the
+    official `get_descriptors_for_minibatch` does ([C, x, y]), so the same RandomState gives the same
+    descriptors.
     """
     n, c, h, w = level.shape
     count, half = nhoods_per_image * n, nhood_size // 2
-    nhood, chan, x, y = np.ogrid[0:count, 0:c, -half:half + 1, -half:half + 1]
-    img = nhood // nhoods_per_image
-    x = x + rng.randint(half, w - half, size=(count, 1, 1, 1))
-    y = y + rng.randint(half, h - half, size=(count, 1, 1, 1))
-    idx = ((img * c + chan) * h + y) * w + x  # [count, C, size, size] flat indices into level
-    return level.ravel()[idx].reshape(count, -1)
+    x = rng.randint(half, w - half, size=count) - half  # left edge of each patch
+    y = rng.randint(half, h - half, size=count) - half  # top edge
+    size = (nhood_size, nhood_size)
+    windows = np.lib.stride_tricks.sliding_window_view(level.swapaxes(2, 3), size, axis=(2, 3))  # [N, C, W', H', s, s]
+    patches = windows.transpose(0, 2, 3, 1, 4, 5)[np.arange(count) // nhoods_per_image, x, y]  # [count, C, x, y]
+    return patches.reshape(count, -1)
 
 
 def normalize_descriptors(desc, num_channels):
-    """In place: each channel of [M, C * k] descriptors to zero mean and unit std over all its values."""
+    """In place: each channel of [M, C * k] descriptors to zero mean and unit std (official `finalize_descriptors`)."""
     view = desc.reshape(len(desc), num_channels, -1)  # [M, C, k]
     mean = view.mean(axis=(0, 2), dtype=np.float64, keepdims=True)
     std = np.sqrt(np.square(view - mean.astype(np.float32)).mean(axis=(0, 2), dtype=np.float64, keepdims=True))
@@ -86,11 +87,22 @@ def _sorted_projection(desc, dirs):
     return proj
 
 
-def sliced_wasserstein(a, b, dir_repeats, dirs_per_repeat, rng, chunk=32, threads=2):
+def _folded(dirs, norm, dim):
+    """Directions for raw descriptors: ((x - m) / s) . d = x . (d / s) - m . (d / s), per channel m, s."""
+    if norm is None:
+        return dirs, np.zeros(dirs.shape[1])
+    mean, std = (np.repeat(np.asarray(v, np.float64), dim // len(v)) for v in norm)  # per descriptor component
+    scaled = dirs / std[:, None]
+    return scaled.astype(np.float32), mean @ scaled
+
+
+def sliced_wasserstein(a, b, dir_repeats, dirs_per_repeat, rng, norm_a=None, norm_b=None, chunk=32, threads=2):
     """Mean 1-D Wasserstein-1 distance of descriptors a, b [M, D] over random unit directions.
 
     Draws `dir_repeats` matrices `rng.randn(D, dirs_per_repeat)` (normalised columns), as the official
-    `sliced_wasserstein`; the mean over directions of each repeat, then over repeats.
+    `sliced_wasserstein`; the mean over directions of each repeat, then over repeats. `norm_a`, `norm_b`:
+    optional (mean [C], std [C]) per channel; the set is then compared as (x - mean) / std, the official
+    normalisation, folded into the directions so the descriptors are never copied.
     """
     if a.ndim != 2 or a.shape != b.shape:
         raise ValueError(f"descriptor sets must have one shape [M, D], got {a.shape} and {b.shape}")
@@ -98,42 +110,62 @@ def sliced_wasserstein(a, b, dir_repeats, dirs_per_repeat, rng, chunk=32, thread
     with concurrent.futures.ThreadPoolExecutor(max(1, threads)) as pool:  # NumPy's sort and BLAS release the GIL
         for _ in range(dir_repeats):
             dirs = rng.randn(a.shape[1], dirs_per_repeat)  # [D, dirs]
-            dirs = (dirs / np.sqrt(np.sum(np.square(dirs), axis=0, keepdims=True))).astype(np.float32)
+            dirs /= np.sqrt(np.sum(np.square(dirs), axis=0, keepdims=True))
+            (dirs_a, off_a), (dirs_b, off_b) = _folded(dirs, norm_a, a.shape[1]), _folded(dirs, norm_b, a.shape[1])
             total = 0.0
             for i in range(0, dirs_per_repeat, chunk):
-                pa, pb = pool.map(_sorted_projection, (a, b), (dirs[:, i:i + chunk],) * 2)
-                total += float(np.abs(pa - pb).sum(dtype=np.float64))
+                pa, pb = pool.map(_sorted_projection, (a, b), (dirs_a[:, i:i + chunk], dirs_b[:, i:i + chunk]))
+                pa -= pb
+                pa -= (off_a[i:i + chunk] - off_b[i:i + chunk]).astype(np.float32)[:, None]  # sort ignores offsets
+                total += float(np.abs(pa).sum(dtype=np.float64))
             results.append(total / (a.shape[0] * dirs_per_repeat))
     return float(np.mean(results))
 
 
 class DescriptorSet:
-    """Collects the normalised neighbourhood descriptors of one image set, per pyramid level.
+    """Collects the neighbourhood descriptors of one image set, per pyramid level, and their channel moments.
 
     Args:
         num_levels: Pyramid levels (2 at 32 px with `resolution_min` 16).
         nhoods_per_image: Neighbourhoods drawn per image and level.
         rng: `np.random.RandomState` for the neighbourhood positions.
+        num_images: If known, the descriptors are written into one preallocated array per level.
 
-    `add(images)` takes uint8 or float images [N, H, W, C] in 0..255; `finish(lod)` returns level `lod`'s
-    [M, C * 49] float32 descriptors, normalised per channel (official `finalize_descriptors`), and frees them.
+    `add(images)` takes uint8 or float images [N, H, W, C] in 0..255. `finish(lod)` returns level
+    `lod`'s raw descriptors [M, C * 49] float32 and their per-channel (mean [C], std [C]), the
+    normalisation of the official `finalize_descriptors`, for `sliced_wasserstein(norm_a=...)`.
     """
 
-    def __init__(self, num_levels, nhoods_per_image, rng):
+    def __init__(self, num_levels, nhoods_per_image, rng, num_images=None):
         self.num_levels, self.nhoods_per_image, self.rng = num_levels, nhoods_per_image, rng
+        self.capacity = None if num_images is None else num_images * nhoods_per_image
         self.levels = [[] for _ in range(num_levels)]
-        self.num_channels = None
+        self.moments = [0.0] * num_levels  # per level: [3, C] sums of 1, x, x^2 per channel (float64)
+        self.filled = 0
 
     def add(self, images):
         images = np.transpose(np.asarray(images, np.float32), (0, 3, 1, 2))  # [N, C, H, W], as the official code
-        self.num_channels = images.shape[1]
-        for lod, level in enumerate(laplacian_pyramid(images, self.num_levels)):
-            self.levels[lod].append(neighbourhood_descriptors(level, self.nhoods_per_image, self.rng))
+        pyramid = laplacian_pyramid(images, self.num_levels)
+        pyramid[-1] -= 127.5  # centre the low-pass level: exact after normalisation, and better float32 sums
+        for lod, level in enumerate(pyramid):
+            desc = neighbourhood_descriptors(level, self.nhoods_per_image, self.rng)  # [n, C * 49]
+            sums = np.stack([np.full(desc.shape[1], len(desc)), desc.sum(axis=0), np.einsum("ij,ij->j", desc, desc)])
+            self.moments[lod] = self.moments[lod] + sums.reshape(3, images.shape[1], -1).sum(axis=2, dtype=np.float64)
+            if self.capacity is None:
+                self.levels[lod].append(desc)
+            else:
+                if not len(self.levels[lod]):
+                    self.levels[lod] = np.empty((self.capacity, desc.shape[1]), np.float32)
+                self.levels[lod][self.filled:self.filled + len(desc)] = desc
+        self.filled += len(images) * self.nhoods_per_image
 
     def finish(self, lod):
-        desc = np.concatenate(self.levels[lod], axis=0)
+        desc = self.levels[lod]
+        desc = desc[:self.filled] if self.capacity is not None else np.concatenate(desc, axis=0)
         self.levels[lod] = []
-        return normalize_descriptors(desc, self.num_channels)
+        count, total, squares = self.moments[lod]  # each [C]
+        mean = total / count
+        return desc, (mean, np.sqrt(np.maximum(squares / count - mean ** 2, 0.0)))
 
 
 def pyramid_resolutions(resolution, resolution_min=16):
@@ -161,7 +193,8 @@ def swd(G, data, num_images=10000, *, resolution=None, batch_size=64, seed=0, ps
 
     resolution = int(resolution or G.resolution)
     resolutions = pyramid_resolutions(resolution, resolution_min)
-    sets = [DescriptorSet(len(resolutions), nhoods_per_image, np.random.RandomState([seed, k])) for k in (0, 1)]
+    sets = [DescriptorSet(len(resolutions), nhoods_per_image, np.random.RandomState([seed, k]), num_images)
+            for k in (0, 1)]
     bar = tqdm.tqdm(total=2 * num_images, unit="img", desc="swd", disable=not progress, leave=False)
     if G is None:  # images 0 .. N-1 of the shuffled reals go to set 0, images N .. 2N-1 to set 1
         done = 0
@@ -183,8 +216,8 @@ def swd(G, data, num_images=10000, *, resolution=None, batch_size=64, seed=0, ps
     dir_rng = np.random.RandomState([seed, 2])
     result = {}
     for lod, res in enumerate(resolutions):  # one level at a time: 10,000 images hold 750 MB per level and set
-        a, b = sets[0].finish(lod), sets[1].finish(lod)
-        result[f"swd_{res}"] = 1e3 * sliced_wasserstein(a, b, dir_repeats, dirs_per_repeat, dir_rng,
+        (a, norm_a), (b, norm_b) = sets[0].finish(lod), sets[1].finish(lod)
+        result[f"swd_{res}"] = 1e3 * sliced_wasserstein(a, b, dir_repeats, dirs_per_repeat, dir_rng, norm_a, norm_b,
                                                         threads=min(2, os.cpu_count() or 1))
         del a, b
     result = {"swd": float(np.mean(list(result.values()))), **result, "num_images": int(num_images)}
