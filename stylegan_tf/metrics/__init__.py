@@ -13,12 +13,14 @@ facts: "num_images", "seconds", and where it matters the distance or network use
 from stylegan_tf import _quiet  # noqa: F401,E402  (imports TensorFlow without its C++ start-up lines)
 
 import importlib
+import inspect
 import pkgutil
 import time
 
 __all__ = ["register_metric", "calc_metric", "list_metrics"]
 
 _REGISTRY = {}  # name -> function
+SOFT_OPTIONS = ("progress",)  # offered to every metric by callers, passed only where the signature names it
 _LOADED = False
 
 
@@ -51,11 +53,13 @@ def calc_metric(name, G, data, num_images=None, **options) -> dict:
     """Runs metric `name` on generator `G` against the reals of `data`; returns its dict (with "seconds").
 
     `num_images=None` uses the metric's own default. Unknown names are a ValueError listing the known ones.
+    Options in `SOFT_OPTIONS` (e.g. the CLI's `progress=True`) reach only metrics whose signature names them.
     """
     _load_all()
     if name not in _REGISTRY:
         raise ValueError(f"unknown metric {name!r}; choose from {', '.join(sorted(_REGISTRY))}")
-    kwargs = dict(options)
+    params = inspect.signature(_REGISTRY[name]).parameters
+    kwargs = {k: v for k, v in options.items() if k not in SOFT_OPTIONS or k in params}
     if num_images is not None:
         kwargs["num_images"] = int(num_images)
     start = time.perf_counter()
