@@ -177,8 +177,16 @@ def test_generate_cli_writes_every_figure(G, tmp_path, capsys):
                             "variation_seed0001_std.png", "variation_seed0002.png", "variation_seed0002_std.png",
                             "noise_all_coarse_fine_none.png", "truncation.png", "interpolation_w.gif"])
     np.testing.assert_array_equal(np.asarray(Image.open(out / "seed0002.png")), to_uint8(F.generate_images(G, [2]))[0])
-    assert Image.open(out / "style_mixing.png").size == (3 * 16, 2 * 16)  # corner + 2 sources, header + 1 row
-    assert Image.open(out / "truncation.png").size == (6 * 16, 2 * 16)
+    # labelled figures, 16 px cells upscaled x8 to 128 px (nearest), labels in margins left of and above the cells
+    mixing = np.asarray(Image.open(out / "style_mixing.png"))
+    assert mixing.shape[1] > 3 * 128 and mixing.shape[0] > 2 * 128  # corner + 2 sources, header + 1 row, + labels
+    sweep = np.asarray(Image.open(out / "truncation.png"))
+    h, w = sweep.shape[:2]
+    assert w - (6 * 128 + 5 * 2) > 30 and h - (2 * 128 + 2) > 30  # room for the seed and psi labels
+    cell = sweep[h - 128:, w - 128:]  # bottom-right: seed 2 at psi = -1, upscaled
+    expected = to_uint8(F.truncation_sweep(G, [2], psis=[-1.0]))[0, 0].repeat(8, axis=0).repeat(8, axis=1)
+    assert np.abs(cell.astype(int) - expected).max() <= 1
+    assert (sweep[: h - 2 * 128 - 2, w - 128:] < 128).any()  # the "psi = -1" label above the last column
     assert Image.open(out / "interpolation_w.gif").n_frames == 4
     capsys.readouterr()
     with pytest.raises(SystemExit):  # argparse refuses a bad seed list with a usage message

@@ -80,3 +80,20 @@ def test_matplotlib_helpers_draw_one_axis_per_image():
     fig2 = viz.show_grid(viz.image_grid(images), title="grid")
     assert fig2.axes[0].get_title() == "grid"
     plt.close("all")
+
+
+def test_annotated_figure_upscales_cells_and_writes_labels():
+    images = np.zeros((2, 3, 8, 8, 3), np.uint8)
+    images[1, 2] = 200  # one bright cell: bottom right
+    fig = viz.annotated_figure(images, row_labels=["a", "b\nsecond line"], col_labels=["x", "y", "psi = 0.5"],
+                               title="title", cell=32, pad=2)
+    h, w = fig.shape[:2]
+    assert fig.dtype == np.uint8 and fig.shape[2] == 3
+    assert (fig[h - 32:, w - 32:] == 200).all()  # 8 px -> 32 px, nearest
+    assert (fig[h - 32:, w - 32 - 2 - 32: w - 32 - 2] == 0).all()  # its left neighbour
+    left, top = w - (3 * 32 + 2 * 2), h - (2 * 32 + 2)
+    assert left > 0 and top > 0
+    assert (fig[top:, :left] < 128).any() and (fig[:top, left:] < 128).any()  # label text is drawn in the margins
+    assert viz.upscale(np.zeros((1, 8, 8, 3), np.uint8), 20).shape == (1, 24, 24, 3)  # smallest factor reaching 20
+    with pytest.raises(ValueError, match="row_labels has 1 entries for 2 rows"):
+        viz.annotated_figure(images, row_labels=["a"])

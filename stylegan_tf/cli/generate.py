@@ -79,6 +79,19 @@ def add_arguments(parser):
     i.add_argument("--duration-ms", type=int, default=80, help="GIF frame duration (default: 80)")
 
 
+def _span(layers):
+    """[0, 1, 2, 3] -> 'layers 0-3 (4-8 px)'."""
+    from stylegan_tf.geometry import layer_resolution
+
+    layers = list(layers)
+    if not layers:
+        return "no layers"
+    px = sorted({layer_resolution(i) for i in layers})
+    res = f"{px[0]} px" if len(px) == 1 else f"{px[0]}-{px[-1]} px"
+    return f"layers {layers[0]}-{layers[-1]} ({res})" if layers == list(range(layers[0], layers[-1] + 1)) \
+        else f"layers {','.join(map(str, layers))}"
+
+
 def run(args):
     from tqdm import tqdm
 
@@ -93,36 +106,66 @@ def run(args):
     default_root = args.run if args.run is not None else os.path.dirname(os.path.abspath(args.model))
     out = args.out or os.path.join(default_root, "generated")
     trunc = dict(psi=args.psi, cutoff=args.cutoff)
+    psi = G.truncation_psi if args.psi is None else args.psi
+    note = f"psi {psi:g}" if psi is not None else "no truncation"
+    seeds = [f"seed {s}" for s in args.seeds]
+    save = lambda name, image: written.append(viz.save_png(os.path.join(out, name), image))  # noqa: E731
     written = []
     for fig in tqdm(figures, desc="figures", disable=len(figures) < 2):
         if fig == "images":
             images = F.generate_images(G, args.seeds, noise_mode=args.noise_mode, batch_size=args.batch_size, **trunc)
             written += [viz.save_png(os.path.join(out, f"seed{s:04d}.png"), im) for s, im in zip(args.seeds, images)]
-            written.append(viz.save_png(os.path.join(out, "images.png"), viz.image_grid(images, cols=min(8, len(images)))))
+            cols = min(8, len(images))
+            rows = -(-len(images) // cols)
+            padded = np.concatenate([viz.to_uint8(images), np.full((rows * cols - len(images), *images.shape[1:]),
+                                                                   255, np.uint8)])
+            save("images.png", viz.annotated_figure(
+                padded.reshape(rows, cols, *images.shape[1:]), title=f"samples ({note})",
+                col_labels=None if rows > 1 else seeds))
         elif fig == "mixing":
             grid = F.style_mixing(G, args.src_seeds, args.dst_seeds, args.styles, noise_mode=args.noise_mode,
                                   batch_size=args.batch_size, **trunc)
-            canvas = viz.labelled_grid(grid.images, top=grid.src_images, left=grid.dst_images)
-            written.append(viz.save_png(os.path.join(out, "style_mixing.png"), canvas))
+            names = args.styles if isinstance(args.styles, list) and len(args.styles) == len(args.dst_seeds) \
+                else [args.styles] * len(args.dst_seeds)
+            names = [n if isinstance(n, str) else "styles" for n in names]
+            white = np.full((1, *grid.src_images.shape[1:]), 255, np.uint8)
+            top = np.concatenate([white, viz.to_uint8(grid.src_images)])[None]  # [1, 1 + S, H, W, C]
+            body = np.concatenate([viz.to_uint8(grid.dst_images)[:, None], viz.to_uint8(grid.images)], axis=1)
+            rows = [f"seed {d} with the\n{n} styles of\nthe source above:\n{_span(layers)}"
+                    for d, n, layers in zip(args.dst_seeds, names, grid.layers)]
+            save("style_mixing.png", viz.annotated_figure(
+                np.concatenate([top, body]), row_labels=[""] + rows,
+                col_labels=["destination"] + [f"source seed {s}" for s in args.src_seeds],
+                title=f"Style mixing (Fig. 3), {note}"))
         elif fig == "variation":
             for s in args.seeds:
                 var = F.stochastic_variation(G, s, num_draws=args.num_draws, noise_seed=args.noise_seed,
                                              batch_size=args.batch_size, **trunc)
-                written.append(viz.save_png(os.path.join(out, f"variation_seed{s:04d}.png"), viz.image_grid(var.images)))
-                written.append(viz.save_png(os.path.join(out, f"variation_seed{s:04d}_std.png"),
-                                            viz.std_to_uint8(var.std)))
+                std = np.repeat(viz.std_to_uint8(var.std), var.images.shape[-1], axis=-1)
+                cells = np.concatenate([viz.to_uint8(var.images), std[None]])[None]
+                save(f"variation_seed{s:04d}_std.png", viz.upscale(viz.std_to_uint8(var.std)))
+                save(f"variation_seed{s:04d}.png", viz.annotated_figure(
+                    cells, col_labels=[f"noise draw {k + 1}" for k in range(len(var.images))]
+                    + [f"std of {args.num_draws} draws"], title=f"Stochastic variation (Fig. 4), seed {s}, {note}"))
         elif fig == "noise":
             parts = F.noise_components(G, args.seeds, batch_size=args.batch_size, **trunc)  # name -> [N, R, R, C]
-            canvas = viz.image_grid(np.stack(list(parts.values()), axis=1))  # rows: seeds, cols: all/coarse/fine/none
-            written.append(viz.save_png(os.path.join(out, "noise_" + "_".join(parts) + ".png"), canvas))
+            ranges = F.noise_ranges(G.num_ws)
+            save("noise_" + "_".join(parts) + ".png", viz.annotated_figure(
+                np.stack(list(parts.values()), axis=1), row_labels=seeds,
+                col_labels=[f"noise: {name}\n{_span(ranges[name])}" for name in parts],
+                title=f"Noise at chosen layers (Fig. 5), {note}"))
         elif fig == "truncation":
             sweep = F.truncation_sweep(G, args.seeds, psis=args.psis, cutoff=args.cutoff, noise_mode=args.noise_mode,
                                        batch_size=args.batch_size)
-            written.append(viz.save_png(os.path.join(out, "truncation.png"), viz.image_grid(sweep)))
+            cutoff = G.truncation_cutoff if args.cutoff is None else args.cutoff
+            save("truncation.png", viz.annotated_figure(
+                sweep, row_labels=seeds, col_labels=[f"psi = {p:g}" for p in args.psis],
+                title=f"Truncation trick (Fig. 8), layers < {cutoff}" if cutoff is not None
+                else "Truncation trick (Fig. 8), all layers"))
         elif fig == "interpolation":
             frames = F.interpolation_frames(G, args.seeds, steps=args.steps, space=args.space,
                                             noise_mode=args.noise_mode, batch_size=args.batch_size, **trunc)
-            written.append(viz.save_gif(os.path.join(out, f"interpolation_{args.space}.gif"), frames,
+            written.append(viz.save_gif(os.path.join(out, f"interpolation_{args.space}.gif"), viz.upscale(frames),
                                         duration_ms=args.duration_ms))
     for path in written:
         print(path)

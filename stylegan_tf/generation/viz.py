@@ -11,8 +11,10 @@ import os
 
 import numpy as np
 
-__all__ = ["to_uint8", "image_grid", "labelled_grid", "std_to_uint8", "save_png", "save_gif", "show_images",
-           "show_grid"]
+__all__ = ["to_uint8", "image_grid", "labelled_grid", "annotated_figure", "upscale", "std_to_uint8", "save_png",
+           "save_gif", "show_images", "show_grid"]
+
+MIN_CELL = 128  # figures for people: cells are nearest-upscaled to at least this many pixels
 
 
 def to_uint8(images):
@@ -81,6 +83,65 @@ def labelled_grid(images, top=None, left=None, pad=0, pad_value=255):
             head = np.concatenate([blank[None], head], axis=1)
         images = np.concatenate([head, images], axis=0)
     return image_grid(images, pad=pad, pad_value=pad_value)
+
+
+def upscale(images, min_size=MIN_CELL):
+    """Nearest-neighbour upscaling of `[..., H, W, C]` by the smallest integer factor that reaches `min_size` px."""
+    images = _as_uint8(images)
+    factor = max(1, -(-int(min_size) // images.shape[-3]))
+    return images.repeat(factor, axis=-3).repeat(factor, axis=-2)
+
+
+def annotated_figure(images, row_labels=None, col_labels=None, title=None, cell=MIN_CELL, pad=2, font_size=14):
+    """A figure people can read: a grid with row and column labels (and a title), cells upscaled.
+
+    Args:
+        images: `[rows, cols, H, W, C]` (C = 1 or 3), float in [-1, 1] or uint8. Blank cells: pass
+            white images (e.g. the corner of a mixing figure).
+        row_labels: One string per row (may hold "\n"), written left of the row.
+        col_labels: One string per column, written above it.
+        title: A line above everything.
+        cell: Cells are nearest-upscaled to at least this many pixels (`upscale`).
+        pad, font_size: Pixels between cells; label size.
+
+    Returns:
+        uint8 `[H', W', 3]`.
+    """
+    from PIL import Image, ImageDraw, ImageFont
+
+    images = upscale(images, cell)
+    if images.ndim != 5:
+        raise ValueError(f"images must be [rows, cols, H, W, C], got shape {images.shape}")
+    rows, cols, h, w, c = images.shape
+    for name, labels, n in (("row_labels", row_labels, rows), ("col_labels", col_labels, cols)):
+        if labels is not None and len(labels) != n:
+            raise ValueError(f"{name} has {len(labels)} entries for {n} {name[:3]}s")
+    grid = image_grid(images, pad=pad)
+    grid = np.repeat(grid, 3, axis=-1) if c == 1 else grid[..., :3]
+    font = ImageFont.load_default(size=font_size)
+    line = font_size + 4
+
+    def size(text):  # (width, height) of possibly multi-line text
+        lines = str(text).split("\n")
+        return max(font.getbbox(t)[2] for t in lines), line * len(lines)
+
+    left = 8 + max(size(t)[0] for t in row_labels) + 8 if row_labels else 0
+    top = 4 + max(size(t)[1] for t in col_labels) if col_labels else 0
+    head = line + 6 if title else 0
+    canvas = Image.new("RGB", (left + grid.shape[1], head + top + grid.shape[0]), "white")
+    canvas.paste(Image.fromarray(grid), (left, head + top))
+    draw = ImageDraw.Draw(canvas)
+    if title:
+        draw.text((left + 2, 3), str(title), fill="black", font=font)
+    for j, text in enumerate(col_labels or []):
+        tw, th = size(text)
+        x = left + j * (w + pad) + (w - tw) // 2
+        draw.multiline_text((max(x, left), head + top - th), str(text), fill="black", font=font, spacing=4)
+    for i, text in enumerate(row_labels or []):
+        tw, th = size(text)
+        y = head + top + i * (h + pad) + (h - th) // 2
+        draw.multiline_text((left - 8 - tw, y), str(text), fill="black", font=font, spacing=4, align="right")
+    return np.asarray(canvas)
 
 
 def std_to_uint8(std, scale=None):
