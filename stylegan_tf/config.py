@@ -187,6 +187,8 @@ def _validate_numbers(cfg, fail):
     for name in ("total_kimg", "tick_kimg", "checkpoint_kimg", "lr_base", "adam_epsilon", "mapping_lrmul"):
         if not number(getattr(cfg, name)) or getattr(cfg, name) <= 0:
             fail(name, "a finite number > 0")
+    if cfg.lr_base > 3.4e38:  # float32's largest: a larger rate is Inf in the optimizer
+        fail("lr_base", "a number <= 3.4e38 (larger is Inf in float32)")
     for name in ("lod_training_kimg", "lod_transition_kimg", "ema_kimg", "r1_gamma", "wgan_lambda", "wgan_epsilon"):
         if not number(getattr(cfg, name)) or getattr(cfg, name) < 0:
             fail(name, "a finite number >= 0")
@@ -197,7 +199,7 @@ def _validate_numbers(cfg, fail):
         fail("w_avg_beta", "a number in [0, 1]")
     if cfg.truncation_psi is not None and not number(cfg.truncation_psi):
         fail("truncation_psi", "a finite number or None")
-    if any(not number(v) or v <= 0 for v in cfg.lr_dict.values()):
+    if any(not number(v) or not 0 < v <= 3.4e38 for v in cfg.lr_dict.values()):
         fail("lr_dict", "{resolution: learning rate} with finite rates > 0")
     for name in ("minibatch_base", "keep_checkpoints", "seed"):
         if not isinstance(getattr(cfg, name), int) or isinstance(getattr(cfg, name), bool) or getattr(cfg, name) < (

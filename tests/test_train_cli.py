@@ -189,3 +189,80 @@ def test_sigkill_then_resume_loses_nothing(tmp_path, capsys):
     G = keras.models.load_model(out / "G_ema.keras")
     assert G(tf.zeros([2, 16]), truncation_psi=1.0).shape == (2, 8, 8, 3)
     assert len(glob.glob(str(out / "samples" / "fakes-*.png"))) >= 4
+
+
+# -- user errors: one line, exit 2, before TensorFlow does any work ------------------------------------
+@pytest.mark.parametrize("argv, needles", [
+    (["--kimg", "inf"], ["total_kimg=inf", "finite number > 0"]),
+    (["--kimg", "nan"], ["total_kimg=nan", "finite number > 0"]),
+    (["--kimg", "-1"], ["total_kimg=-1.0", "> 0"]),
+    (["--kimg", "0"], ["total_kimg=0.0", "> 0"]),
+    (["--set", "mbstd_group_size=3"], ["mbstd_group_size=3", "divisor of the minibatch", "32"]),
+    (["--set", "keep_checkpoints=0"], ["keep_checkpoints=0", "positive integer"]),
+    (["--set", "minibatch_dict={8: 0}"], ["minibatch_dict", "positive integer"]),
+])
+def test_bad_numbers_are_one_line_errors(capsys, argv, needles):
+    _one_line_error(capsys, argv + ["--dry-run"], *needles)
+
+
+def test_data_folder_that_is_not_a_dataset_says_what_is_missing(capsys, tmp_path):
+    (tmp_path / "empty").mkdir()
+    line = _one_line_error(capsys, ["--data", str(tmp_path / "empty"), "--dry-run"], "not a complete prepared dataset",
+                           "dataset.json", "prepare")
+    assert "no such dataset" not in line
+
+
+def test_out_that_is_a_file_is_one_line_before_any_work(capsys, tmp_path):
+    (tmp_path / "out").write_text("x")
+    _one_line_error(capsys, ["--out", str(tmp_path / "out"), *_sets(TINY)], "is an existing file")
+    assert (tmp_path / "out").read_text() == "x"
+
+
+def test_resume_skips_a_damaged_newest_checkpoint_and_names_it(tmp_path, capsys):
+    """Garbled config.json in the newest checkpoint: --resume names it, continues from the one before."""
+    out = tmp_path / "run"
+    os.environ.setdefault("STYLEGAN_TF_DATA_DIR", str(tmp_path / "data"))
+    assert cli.main(["train", "--out", str(out), "--kimg", "0.016", "--no-progress", *_sets(TINY[:-4]),
+                     "--set", "checkpoint_kimg=0.008", "--set", "tick_kimg=0.008", "--set", "keep_checkpoints=3"]) == 0
+    kept = list_checkpoints(str(out))
+    assert len(kept) == 2
+    with open(os.path.join(kept[-1], "config.json"), "w") as f:
+        f.write("{garbled")
+    capsys.readouterr()
+    assert cli.main(["train", "--out", str(out), "--resume", "--kimg", "0.024", "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    warnings = [line for line in captured.err.splitlines() if "damaged" in line]
+    assert warnings and all(kept[-1] in line for line in warnings) and "Traceback" not in captured.err
+    assert f"resumed from {kept[0]} at 0.008 kimg" in captured.out
+    assert os.path.isdir(kept[-1] + ".damaged")
+    assert json.loads(open(os.path.join(list_checkpoints(str(out))[-1], "state.json")).read())["cur_nimg"] == 24
+
+
+def test_updates_that_overflow_are_rolled_back_and_a_run_of_them_stops_training(tmp_path, monkeypatch):
+    """An Inf learning rate makes every update Inf although every gradient is finite: none is applied
+    (weights and Adam state roll back), and the run stops with TrainingDiverged after max_consecutive_skips
+    steps, its last checkpoint finite. (Config validation refuses such rates; the schedule is patched here.)"""
+    import dataclasses
+
+    from stylegan_tf.training.checkpoint import Checkpointer
+    from stylegan_tf.training.trainer import Trainer, TrainingDiverged
+
+    monkeypatch.setenv("STYLEGAN_TF_DATA_DIR", str(tmp_path / "data"))
+    cfg = preset("F", "tiny", data="synthetic-faces:8", checkpoint_kimg=0.008)
+    t = Trainer(cfg, checkpointer=Checkpointer(str(tmp_path)), max_consecutive_skips=4)
+    before = [v.numpy().copy() for v in t.G.trainable_weights + t.D.trainable_weights]
+    phase = t.phase
+    monkeypatch.setattr(t, "phase", lambda nimg=None: dataclasses.replace(phase(nimg), lr=float("inf")))
+    with pytest.raises(TrainingDiverged, match=r"last 4 steps were all skipped.*last good checkpoint.*lower the"):
+        t.train(progress=False)
+    assert int(t.step.numpy()) == 4 and int(t.skipped.numpy()) >= 4  # D rolled back; G skipped or rolled back
+    for a, b in zip([v.numpy() for v in t.G.trainable_weights + t.D.trainable_weights], before):
+        np.testing.assert_array_equal(a, b)  # nothing applied
+    assert all(int(v.numpy()) == 0 for v in (t.G_opt.iterations, t.D_opt.iterations))
+    fresh = Trainer(cfg)
+    Checkpointer(str(tmp_path)).restore(fresh, list_checkpoints(str(tmp_path))[-1])  # checks values are finite
+
+
+@pytest.mark.parametrize("flag", ["--set lr_base=1e39", "--set lr_base=1e999"])
+def test_learning_rates_that_are_inf_in_float32_are_refused(capsys, flag):
+    _one_line_error(capsys, [*flag.split(), "--dry-run"], "lr_base")

@@ -61,6 +61,8 @@ def check_finite(variables: dict):
     import numpy as np
 
     for name, v in variables.items():
+        if name.endswith("learning_rate"):
+            continue  # set from the schedule before every step, so a stored value never matters
         value = np.asarray(v.numpy() if hasattr(v, "numpy") else v)
         if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
             raise DamagedCheckpoint(f"variable {name} holds NaN or Inf")
