@@ -87,6 +87,10 @@ def official_variables(spec, rng):
     L, s = int(math.log2(spec["resolution"])), spec
     normal = lambda *shape, scale=1.0: (scale * rng.standard_normal(shape)).astype(np.float32)  # noqa: E731
     mv, sv, dv = {}, {}, {}
+
+    def weight_and_bias(v, scope, *shape):  # official get_weight + apply_bias: weight [..., out], bias [out]
+        v[f"{scope}/weight"], v[f"{scope}/bias"] = normal(*shape), normal(shape[-1], scale=0.2)
+
     fan_in = s["latent_size"]
     for i in range(s["mapping_layers"]):
         out = s["dlatent_size"] if i == s["mapping_layers"] - 1 else s["mapping_fmaps"]
@@ -103,7 +107,7 @@ def official_variables(spec, rng):
             sv[f"{scope}/Noise/weight"] = normal(c, scale=0.3)
         sv[f"{scope}/bias"] = normal(c, scale=0.2)
         if s["use_styles"]:
-            sv[f"{scope}/StyleMod/weight"], sv[f"{scope}/StyleMod/bias"] = normal(s["dlatent_size"], 2 * c), normal(2 * c, scale=0.2)
+            weight_and_bias(sv, f"{scope}/StyleMod", s["dlatent_size"], 2 * c)
 
     if s["const_input_layer"]:
         sv["4x4/Const/const"] = normal(1, nf(1, s), 4, 4)
@@ -119,16 +123,16 @@ def official_variables(spec, rng):
         sv[f"{2**r}x{2**r}/Conv1/weight"] = normal(3, 3, nf(r - 1, s), nf(r - 1, s))
         epilogue(f"{2**r}x{2**r}/Conv1", nf(r - 1, s))
     for r in range(2, L + 1):
-        sv[f"ToRGB_lod{L - r}/weight"], sv[f"ToRGB_lod{L - r}/bias"] = normal(1, 1, nf(r - 1, s), s["num_channels"]), normal(s["num_channels"], scale=0.2)
+        weight_and_bias(sv, f"ToRGB_lod{L - r}", 1, 1, nf(r - 1, s), s["num_channels"])
     dv["lod"] = np.float32(0.0)
     for r in range(2, L + 1):
-        dv[f"FromRGB_lod{L - r}/weight"], dv[f"FromRGB_lod{L - r}/bias"] = normal(1, 1, s["num_channels"], nf(r - 1, s)), normal(nf(r - 1, s), scale=0.2)
+        weight_and_bias(dv, f"FromRGB_lod{L - r}", 1, 1, s["num_channels"], nf(r - 1, s))
     for r in range(3, L + 1):
-        for name, cin, cout in (("Conv0", nf(r - 1, s), nf(r - 1, s)), ("Conv1_down", nf(r - 1, s), nf(r - 2, s))):
-            dv[f"{2**r}x{2**r}/{name}/weight"], dv[f"{2**r}x{2**r}/{name}/bias"] = normal(3, 3, cin, cout), normal(cout, scale=0.2)
-    dv["4x4/Conv/weight"], dv["4x4/Conv/bias"] = normal(3, 3, nf(1, s) + 1, nf(1, s)), normal(nf(1, s), scale=0.2)
-    dv["4x4/Dense0/weight"], dv["4x4/Dense0/bias"] = normal(nf(1, s) * 16, nf(0, s)), normal(nf(0, s), scale=0.2)
-    dv["4x4/Dense1/weight"], dv["4x4/Dense1/bias"] = normal(nf(0, s), 1), normal(1, scale=0.2)
+        weight_and_bias(dv, f"{2**r}x{2**r}/Conv0", 3, 3, nf(r - 1, s), nf(r - 1, s))
+        weight_and_bias(dv, f"{2**r}x{2**r}/Conv1_down", 3, 3, nf(r - 1, s), nf(r - 2, s))
+    weight_and_bias(dv, "4x4/Conv", 3, 3, nf(1, s) + 1, nf(1, s))  # + the minibatch stddev channel
+    weight_and_bias(dv, "4x4/Dense0", nf(1, s) * 16, nf(0, s))
+    weight_and_bias(dv, "4x4/Dense1", nf(0, s), 1)
     return {"mapping": mv, "synthesis": sv, "D": dv}
 
 
@@ -248,14 +252,16 @@ def G_style(variables, dlatent_avg, z, lod, spec, truncation_psi=0.7, truncation
 def D_basic(dv, images_nchw, lod, spec, mbstd_group_size=4):
     """D.run(images) in the 'linear' structure; images `[N, C, H, W]`."""
     L, s = int(math.log2(spec["resolution"])), spec
-    conv = lambda x, name, k=SQRT2: ref.lrelu(ref.conv2d_same(x, _scaled(dv[f"{name}/weight"], k)) + dv[f"{name}/bias"])  # noqa: E731
+    def conv(x, name):  # conv2d + apply_bias + lrelu, gain sqrt(2)
+        return ref.lrelu(ref.conv2d_same(x, _scaled(dv[f"{name}/weight"])) + dv[f"{name}/bias"])
 
     def block(x, r):
         if r >= 3:
             scope = f"{2**r}x{2**r}"
             x = ref.blur2d(conv(x, f"{scope}/Conv0"))
             w = _scaled(dv[f"{scope}/Conv1_down/weight"])
-            x = conv2d_downscale2d_fused(x, w) if _fused(2**r, s["fused_scale"]) else ref.downscale2d(ref.conv2d_same(x, w))
+            fused = _fused(2**r, s["fused_scale"])
+            x = conv2d_downscale2d_fused(x, w) if fused else ref.downscale2d(ref.conv2d_same(x, w))
             return ref.lrelu(x + dv[f"{scope}/Conv1_down/bias"])
         x = conv(ref.minibatch_stddev(x, mbstd_group_size), "4x4/Conv")
         x = x.transpose(0, 3, 1, 2).reshape(x.shape[0], -1)  # dense() flattens NCHW
@@ -263,7 +269,7 @@ def D_basic(dv, images_nchw, lod, spec, mbstd_group_size=4):
         return ref.dense(x, dv["4x4/Dense1/weight"], dv["4x4/Dense1/bias"], 1.0, 1.0)
 
     img = images_nchw.transpose(0, 2, 3, 1).astype(np.float64)
-    x = conv(img, f"FromRGB_lod0")
+    x = conv(img, "FromRGB_lod0")
     for r in range(L, 2, -1):
         x = block(x, r)
         img = ref.downscale2d(img)

@@ -157,16 +157,23 @@ class TestRestrictedUnpickler:
         _refused(official.write_pickle(tmp_path / "hidden.pkl", nets), r"(posix|nt)\.system.*nothing in it was run")
         assert not marker.exists()
 
-    def test_build_module_src_is_never_executed(self, tmp_path):
+    def test_build_module_src_is_never_executed_but_its_defaults_are_read(self, tmp_path):
         marker = tmp_path / "executed"
-        path, *_ = write_case(tmp_path, "B", build_module_src=f"open({str(marker)!r}, 'w').close()\n")
-        assert load_official_pickle(path)["Gs"].build_func_name == "G_style"
+        touch = f"open({str(marker)!r}, 'w').close()"
+        src = (f"{touch}\ndef G_style(latents_in, labels_in, truncation_psi=0.5, truncation_cutoff=4, "
+               f"scale=({touch}), dlatent_avg_beta=0.99, **kwargs):\n    {touch}\n")
+        path, *_ = write_case(tmp_path, "F_fused16", build_module_src=src)
+        assert load_official_pickle(path)["Gs"].source_defaults == dict(truncation_psi=0.5, truncation_cutoff=4,
+                                                                        dlatent_avg_beta=0.99)
+        cfg = convert_official_pickle(path).cfg
+        assert (cfg.truncation_psi, cfg.truncation_cutoff, cfg.w_avg_beta) == (0.5, 4, 0.99)
         assert not marker.exists()
 
     def test_an_unknown_class_is_refused(self, tmp_path):
         from fractions import Fraction
-        nets = official.official_networks({**official.SPEC, "resolution": 8}, official.official_variables(
-            {**official.SPEC, "resolution": 8}, np.random.default_rng(4)), g_kwargs=dict(truncation_psi=Fraction(7, 10)))
+        spec = {**official.SPEC, "resolution": 8}
+        variables = official.official_variables(spec, np.random.default_rng(4))
+        nets = official.official_networks(spec, variables, g_kwargs=dict(truncation_psi=Fraction(7, 10)))
         _refused(official.write_pickle(tmp_path / "f.pkl", nets), r"fractions\.Fraction")
 
     def test_an_object_array_among_the_variables_is_refused(self, tmp_path):

@@ -7,8 +7,9 @@ The pickle is read by `official_pickle.load_official_pickle`, which runs nothing
 from the pickle, not assumed: resolution, widths, mapping depth and width and the Table 1 switches visible in the
 variables (styles, constant input, noise) come from the variables' names and shapes; what only the build
 kwargs record (pixel/instance norm, blur, fused resampling, mapping lrmul, truncation, minibatch-stddev group)
-comes from `static_kwargs`, falling back to the official defaults of `networks_stylegan.py`. Training options
-(loss, learning rates, schedule) are not in a network pickle; config.json keeps our defaults for them.
+comes from `static_kwargs`, else from the literal defaults of the build function in the pickle's embedded source
+(parsed, never run), else from the official defaults of `networks_stylegan.py`. Training options (loss, learning
+rates, schedule) are not in a network pickle; config.json keeps our defaults for them.
 
 Layout: conv kernels are `[k, k, in, out]` in both codes and are copied as they are (the fused up/down
 convs from 128 px run the same 4x4 transposed / strided op as the official ones, so no flip). The official code
@@ -69,8 +70,8 @@ def official_config(nets, where="pickle"):
     """The StyleGANConfig of the networks `load_official_pickle` returned (derived, not assumed)."""
     Gs, D = nets["Gs"], nets["D"]
     syn, mapping = Gs.components["synthesis"], Gs.components["mapping"]
-    kw = {**mapping.static_kwargs, **syn.static_kwargs}  # G_style hands its kwargs to both components
-    for name, net_kw in (("Gs", {**Gs.static_kwargs, **kw}), ("D", D.static_kwargs)):
+    kw = {**mapping.kwargs, **syn.kwargs}  # G_style hands its kwargs to both components
+    for name, net_kw in (("Gs", {**Gs.kwargs, **kw}), ("D", D.kwargs)):
         for key, value in ONLY_VALUES.items():
             if key in net_kw and net_kw[key] != value:
                 raise UnsupportedPickleError(f"{where}: {name} was built with {key}={net_kw[key]!r}; this port "
@@ -93,13 +94,13 @@ def official_config(nets, where="pickle"):
     channels = {0: get(dv, "4x4/Dense0/weight", "D").shape[1], 1: get(sv, "4x4/Conv/weight", "G_synthesis").shape[3]}
     channels.update({r - 1: get(sv, f"{2**r}x{2**r}/Conv1/weight", "G_synthesis").shape[3] for r in range(3, L + 1)})
     fmap_base, fmap_decay, fmap_max = _widths(channels, kw, where)
-    blur, fused = _same_in_G_and_D("blur_filter", [1, 2, 1], kw, D.static_kwargs, where), \
-        _same_in_G_and_D("fused_scale", "auto", kw, D.static_kwargs, where)
-    mbstd_group, mbstd_features = D.static_kwargs.get("mbstd_group_size", 4), D.static_kwargs.get("mbstd_num_features", 1)
+    blur = _same_in_G_and_D("blur_filter", [1, 2, 1], kw, D.kwargs, where)
+    fused = _same_in_G_and_D("fused_scale", "auto", kw, D.kwargs, where)
+    mbstd_group, mbstd_features = D.kwargs.get("mbstd_group_size", 4), D.kwargs.get("mbstd_num_features", 1)
     if mbstd_group <= 1:
         raise UnsupportedPickleError(f"{where}: D was built without minibatch stddev (mbstd_group_size="
                                      f"{mbstd_group}); this port always has it")
-    psi, cutoff = Gs.static_kwargs.get("truncation_psi", 0.7), Gs.static_kwargs.get("truncation_cutoff", 8)
+    psi, cutoff = Gs.kwargs.get("truncation_psi", 0.7), Gs.kwargs.get("truncation_cutoff", 8)
     if psi is None or psi == 1 or cutoff is None or cutoff <= 0:  # official G_style: truncation off
         psi = None
     return dataclasses.replace(
@@ -109,11 +110,11 @@ def official_config(nets, where="pickle"):
         mapping_lrmul=float(kw.get("mapping_lrmul", 0.01)), use_styles=f"{first}/StyleMod/weight" in sv,
         use_pixel_norm=bool(kw.get("use_pixel_norm", False)), use_instance_norm=bool(kw.get("use_instance_norm", True)),
         const_input=const_input, use_noise="noise0" in sv,
-        style_mixing_prob=float(nets["G"].static_kwargs.get("style_mixing_prob", 0.9) or 0.0),
+        style_mixing_prob=float(nets["G"].kwargs.get("style_mixing_prob", 0.9) or 0.0),
         blur_filter=tuple(int(t) for t in (blur or ())), fused_scale=fused,
         truncation_psi=None if psi is None else float(psi),
         truncation_cutoff=cutoff if isinstance(cutoff, int) and cutoff > 0 else None,
-        w_avg_beta=float(Gs.static_kwargs.get("dlatent_avg_beta", 0.995)),
+        w_avg_beta=float(Gs.kwargs.get("dlatent_avg_beta", 0.995)),
         mbstd_group_size=int(mbstd_group), mbstd_num_features=int(mbstd_features),
         lod_initial_resolution=min(8, resolution),
     )
@@ -271,11 +272,7 @@ def _source(path, nets, cfg):
         for block in iter(lambda: f.read(1 << 24), b""):
             digest.update(block)
     source = {"file": os.path.basename(path), "sha256": digest.hexdigest(), "notes": [],
-              "networks": {role: {"name": n.name, "build_func_name": n.build_func_name,
-                                  "static_kwargs": {**n.static_kwargs,
-                                                    **{f"{k}.{a}": b for k, c in n.components.items()
-                                                       for a, b in c.static_kwargs.items()}}}
-                           for role, n in nets.items()}}
+              "networks": {role: _describe(n) for role, n in nets.items()}}
     m = re.search(r"(\d+)x(\d+)", os.path.basename(path))
     if m and int(m.group(1)) == cfg.resolution and int(m.group(2)) < cfg.resolution:  # karras2019stylegan-cars-512x384
         width, height = int(m.group(1)), int(m.group(2))
@@ -286,6 +283,12 @@ def _source(path, nets, cfg):
             f"{top + height - 1} (the training images were padded so); crop with images[:, {top}:{top + height}] "
             f"as the official generate_figures.py does (cy={top}, ch={height})")
     return source
+
+
+def _describe(net):
+    return {"name": net.name, "build_func_name": net.build_func_name, "static_kwargs": net.static_kwargs,
+            "source_defaults": net.source_defaults,
+            **({"components": {k: _describe(c) for k, c in net.components.items()}} if net.components else {})}
 
 
 def _json_default(obj):

@@ -21,9 +21,12 @@ version 2 is the same for our purposes) is
 
 and `load_official_pickle` returns it as `OfficialNetwork`s whose `variables` are named as the official
 `Network.vars` names them: own variables by their local name (`lod`, `dlatent_avg`), component variables
-prefixed by the component's name (`G_synthesis/4x4/Const/const`, `G_mapping/Dense0/weight`).
+prefixed by the component's name (`G_synthesis/4x4/Const/const`, `G_mapping/Dense0/weight`). The build
+function's keyword defaults (e.g. `G_style`'s `truncation_psi=0.7`) are read from `build_module_src` with
+`ast.parse` / `ast.literal_eval`, which parse text and never run it.
 """
 
+import ast
 import dataclasses
 import os
 import pickle
@@ -106,6 +109,13 @@ class OfficialNetwork:
     static_kwargs: dict  # the keyword arguments the network was built with (official `static_kwargs`)
     variables: dict  # official `Network.vars` name -> float32 array (components' names prefixed)
     components: dict  # component key ("synthesis", "mapping") -> OfficialNetwork
+    source_defaults: dict = dataclasses.field(default_factory=dict)  # literal defaults of the build function
+
+    @property
+    def kwargs(self):
+        """The keyword arguments the build function ran with, as far as literals tell: static_kwargs over the
+        defaults in its embedded source."""
+        return {**self.source_defaults, **self.static_kwargs}
 
 
 def load_official_pickle(path):
@@ -192,4 +202,28 @@ def _network(state, expected_func, where):
             fail(f"component {key!r} is {_describe(comp)}, not a network")
         components[key] = sub = _network(comp.state, V1_COMPONENTS[func][key], f"{where}/{key}")
         variables.update((f"{sub.name}/{name}", value) for name, value in sub.variables.items())
-    return OfficialNetwork(state["name"], func, dict(state["static_kwargs"]), variables, components)
+    defaults = _literal_defaults(state.get("build_module_src"), func)
+    return OfficialNetwork(state["name"], func, dict(state["static_kwargs"]), variables, components, defaults)
+
+
+def _literal_defaults(source, func_name):
+    """{argument: default} for the literal defaults of top-level `func_name` in `source`; parsed, never run."""
+    if not isinstance(source, str):
+        return {}
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == func_name:
+            a = node.args
+            pairs = list(zip(a.args[len(a.args) - len(a.defaults):], a.defaults))
+            pairs += [(arg, d) for arg, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
+            defaults = {}
+            for arg, default in pairs:
+                try:
+                    defaults[arg.arg] = ast.literal_eval(default)
+                except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+                    pass  # not a literal (e.g. np.sqrt(2)): the converter's fallback applies
+            return defaults
+    return {}
