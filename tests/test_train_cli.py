@@ -266,3 +266,14 @@ def test_updates_that_overflow_are_rolled_back_and_a_run_of_them_stops_training(
 @pytest.mark.parametrize("flag", ["--set lr_base=1e39", "--set lr_base=1e999"])
 def test_learning_rates_that_are_inf_in_float32_are_refused(capsys, flag):
     _one_line_error(capsys, [*flag.split(), "--dry-run"], "lr_base")
+
+
+def test_a_small_dataset_trains_but_warns_once(tmp_path, capsys):
+    import stylegan_tf.cli.train as train_cli
+
+    cfg = preset("F", "tiny", data="synthetic-faces:64")
+    train_cli.check_data(cfg)
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 1 and "holds only 64 images" in err and "Training continues" in err
+    train_cli.check_data(preset("F", "tiny", data="synthetic-faces"))  # 10,000 images: no warning
+    assert "warning" not in capsys.readouterr().err

@@ -22,10 +22,12 @@ keep_checkpoints, xla) is an error naming the fields.
 import argparse
 import dataclasses
 import os
+import sys
 
 from stylegan_tf.config import PRESETS, SCALES, parse_override, preset
 
 DEFAULTS = tuple(SCALES)
+FEW_IMAGES = 2000  # below this many images, `train` warns that the results will be poor
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
@@ -105,6 +107,11 @@ def check_data(cfg):
     if info["resolution"] is not None and info["resolution"] < cfg.resolution:
         raise ValueError(f"--data {cfg.data} holds images up to {info['resolution']}px, fewer than "
                          f"resolution={cfg.resolution}; lower --resolution or prepare the data at {cfg.resolution}px")
+    n = info.get("num_images")
+    if n is not None and n < FEW_IMAGES:
+        print(f"warning: --data {cfg.data} holds only {n:,} images. A GAN needs thousands (the paper's FFHQ has "
+              f"70,000; the embedded dataset 10,000): with few images D memorises them, and G's samples copy "
+              f"the training images or collapse to a few of them. Training continues.", file=sys.stderr, flush=True)
 
 
 def make_strategy(name: str):
@@ -185,11 +192,12 @@ def run(args) -> int:
 def _train(args, cfg) -> int:
     strategy = make_strategy(args.strategy)  # first TF device use of the process
     from stylegan_tf.training.checkpoint import Checkpointer, save_generator
-    from stylegan_tf.training.run_log import RunLog
+    from stylegan_tf.training.run_log import RunLog, describe_devices
     from stylegan_tf.training.trainer import Trainer
 
     checkpointer = Checkpointer(args.out, keep=cfg.keep_checkpoints, strategy=strategy)
     log = RunLog(args.out, cfg, progress=not args.no_progress, strategy=strategy)
+    print(describe_devices(strategy), flush=True)
     trainer = Trainer(cfg, out_dir=args.out, strategy=strategy, checkpointer=checkpointer, log=log)
     if args.resume:
         restored = checkpointer.restore_latest(trainer)  # the newest intact one; damaged ones are named

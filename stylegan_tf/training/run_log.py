@@ -23,6 +23,7 @@ from tensorflow.core.framework import summary_pb2
 
 from stylegan_tf.generation import viz
 from stylegan_tf.training.checkpoint import checkpoint_name, is_chief, write_json_atomic
+from stylegan_tf.training.schedule import remaining_cost
 
 GRID_W, GRID_H = 8, 4  # 32 sample images per grid
 MIN_CELL = 32  # grids of smaller images are upscaled (nearest) to at least this many pixels per image
@@ -34,6 +35,18 @@ def sample_grid(images, grid_w: int = GRID_W, min_cell: int = MIN_CELL) -> np.nd
     scale = max(1, -(-min_cell // images.shape[1]))
     images = images.repeat(scale, axis=1).repeat(scale, axis=2)  # nearest upscaling, [N, sH, sW, C]
     return viz.image_grid(images, cols=grid_w)
+
+
+def describe_devices(strategy) -> str:
+    """One line on what trains: "CPU only, 2 threads, one device" or "2 GPUs (...), MirroredStrategy, 2 replicas"."""
+    gpus = tf.config.list_physical_devices("GPU")
+    name = type(strategy).__name__
+    replicas = strategy.num_replicas_in_sync
+    where = (f"{len(gpus)} GPU{'s' if len(gpus) > 1 else ''}" if gpus
+             else f"CPU only, {os.cpu_count()} thread{'s' if os.cpu_count() != 1 else ''}")
+    how = "one device" if replicas == 1 and name.startswith("_Default") else \
+        f"{name}, {replicas} replica{'s' if replicas > 1 else ''}"
+    return f"devices: {where}, {how}"
 
 
 class RunLog:
@@ -75,15 +88,27 @@ class RunLog:
         elapsed = time.time() - self._last_time
         if elapsed > 0 and self._last_nimg is not None:
             done = bar.n * 1000.0 - self._last_nimg
-            bar.set_postfix_str(f"{done / elapsed:.1f} img/s", refresh=False)
+            bar.set_postfix_str(f"{done / elapsed:.1f} img/s, ETA {self.eta(bar.n)}", refresh=False)
+
+    def eta(self, kimg: float) -> str:
+        """Time left, from the time taken so far and the modelled cost of every image still to show.
+
+        Later resolutions cost more per image, so a plain images/s extrapolation would be several times
+        too short early on; `schedule.remaining_cost` weighs each image by its resolution's cost.
+        """
+        start_kimg = self.start_nimg / 1000.0
+        done = remaining_cost(self.cfg, start_kimg, kimg)
+        if done <= 0:
+            return "?"
+        return _hms((time.time() - self._start_time) * remaining_cost(self.cfg, kimg) / done)
 
     def _open_bar(self):
         if self._bar is None:
             total = float(self.cfg.total_kimg)
             digits = 1 if total >= 10 else 3
-            self._bar = tqdm.tqdm(
+            self._bar = tqdm.tqdm(  # the ETA is ours (see `eta`), not tqdm's rate extrapolation
                 total=total, initial=min(self.start_nimg / 1000.0, total), unit="kimg", file=sys.stderr,
-                bar_format="{l_bar}{bar}| {n:.%df}/{total:.%df} kimg [{elapsed}<{remaining}{postfix}]" % (digits, digits),
+                bar_format="{l_bar}{bar}| {n:.%df}/{total:.%df} kimg [{elapsed}{postfix}]" % (digits, digits),
                 dynamic_ncols=True,
             )
             if self._last_nimg is None:
@@ -114,7 +139,7 @@ class RunLog:
         losses += f" skipped {int(scalars['skipped'])}"
         line = (f"kimg {cur_nimg / 1000:9.3f}  res {phase.resolution:4d}  lod {phase.lod:5.2f}  "
                 f"batch {phase.batch_size:3d}  lr {phase.lr:.4f}  {images_per_sec:7.1f} img/s  "
-                f"{sec_per_kimg:6.1f} s/kimg  time {_hms(now - self._start_time)}  {losses}")
+                f"{sec_per_kimg:6.1f} s/kimg  time {_hms(now - self._start_time)}  eta {self.eta(cur_nimg / 1000)}  {losses}")
         self.lines.append(line)
         with open(os.path.join(self.run_dir, "log.txt"), "a") as f:
             f.write(line + "\n")

@@ -126,3 +126,35 @@ def segments(cfg, total_kimg: float = None) -> list:
         start = fade_end
     assert res <= 2**L
     return out
+
+
+def image_cost(cfg, resolution: int) -> float:
+    """Relative cost of training on one image at `resolution`: multiply-adds of G's and D's convolutions.
+
+    G runs its blocks up to `resolution` and D its blocks from there down (each 3x3 conv costs
+    H * W * 9 * C_in * C_out), so the cost of a step grows with the pixels and the channels of the
+    active blocks. A fixed overhead of one 4x4 block per image stands for the work that does not scale
+    (dense layers, small ops). Used to turn images still to show into an ETA (`remaining_cost`).
+    """
+    nf = cfg.nf
+    cost = 16 * 9 * nf(1) ** 2  # G's 4x4 conv; D's 4x4 conv costs about the same
+    for r in range(3, int(math.log2(resolution)) + 1):
+        pixels = 4**r
+        cost += pixels * 9 * (nf(r - 2) * nf(r - 1) + nf(r - 1) ** 2)  # G: conv0_up, conv1
+        cost += pixels * 9 * (nf(r - 1) ** 2 + nf(r - 1) * nf(r - 2))  # D: conv0, conv1_down
+    return 2.0 * cost + 16 * 9 * nf(1) ** 2
+
+
+def remaining_cost(cfg, kimg: float, total_kimg: float = None) -> float:
+    """Sum of `image_cost` over the images still to show from `kimg` to `total_kimg` (default cfg.total_kimg).
+
+    Divide by the cost done so far (`remaining_cost(cfg, 0, kimg)`) and multiply by the time taken so far
+    for an ETA that knows later resolutions are slower (a fade-in runs at the new resolution).
+    """
+    total = cfg.total_kimg if total_kimg is None else total_kimg
+    cost = 0.0
+    for seg in segments(cfg, total):
+        lo, hi = max(seg.start_kimg, kimg), min(seg.end_kimg, total)
+        if hi > lo:
+            cost += (hi - lo) * 1000.0 * image_cost(cfg, seg.resolution)
+    return cost
