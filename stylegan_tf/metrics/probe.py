@@ -38,7 +38,7 @@ __all__ = ["PROBE_RESOLUTION", "BINARY", "CONTINUOUS", "CIRCULAR", "PROBE_FACTOR
 PROBE_RESOLUTION = 32
 BINARY = faces.BINARY_ATTRIBUTES
 CONTINUOUS = tuple(f[0] for f in faces.FACTORS if f[1] == "continuous")
-PROBE_FACTORS = BINARY + CONTINUOUS  # what `predict_factors` returns, in this order
+PROBE_FACTORS = tuple(n for n in faces.FACTOR_NAMES if n in BINARY + CONTINUOUS)  # the dataset's order
 CIRCULAR = ("background_hue",)
 _RANGES = {f[0]: (f[2], f[3]) for f in faces.FACTORS}
 WEIGHTS_PATH = os.path.join(os.path.dirname(__file__), "weights", "probe.weights.h5")
