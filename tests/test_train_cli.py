@@ -277,3 +277,22 @@ def test_a_small_dataset_trains_but_warns_once(tmp_path, capsys):
     assert err.count("warning:") == 1 and "holds only 64 images" in err and "Training continues" in err
     train_cli.check_data(preset("F", "tiny", data="synthetic-faces"))  # 10,000 images: no warning
     assert "warning" not in capsys.readouterr().err
+
+
+def test_eta_weighs_the_images_left_by_their_resolution(tmp_path, monkeypatch):
+    from stylegan_tf.training import run_log
+
+    cfg = preset("F", "demo", z_dim=16, w_dim=16)
+    clock = [1000.0]
+    monkeypatch.setattr(run_log.time, "time", lambda: clock[0])
+    log = RunLog(str(tmp_path), cfg, progress=False)
+    assert log.eta(0.0) == "?"  # no rate measured yet
+    t = _StandIn(cfg)
+    t.cur_nimg.assign(2000)
+    clock[0] += 5.6  # 2 kimg at 8 px in 5.6 s: 2.8 s/kimg, as the demo measured
+    log.tick(t, phase_at(2000, cfg), {"G_loss": 0.7})
+    h, m, s = (int(x) for x in log.eta(2.0).replace("h", " ").replace("m", " ").rstrip("s").split())
+    eta = 3600 * h + 60 * m + s
+    naive = 58 * 2.8  # images/s extrapolation: 162 s; the whole demo took about 10 minutes
+    assert 2.5 * naive < eta < 5 * naive
+    assert "eta 0h" in log.lines[-1]

@@ -6,6 +6,7 @@ Run folder written by `RunLog` (checkpoints are `checkpoint.Checkpointer`'s):
     run_dir/events.out.tfevents.*       TensorBoard scalars per tick, x = images shown (`tensorboard --logdir run_dir`)
     run_dir/samples/fakes-000123.456kimg.png   G_ema on fixed latents, each tick
     run_dir/log.txt                     one line per tick (also printed above the progress bar)
+    run_dir/metrics.jsonl               one JSON line per metric evaluation (`cfg.metrics`, every `cfg.metrics_kimg`)
 
 The sample latents are drawn once from `numpy.random.RandomState(cfg.seed)`, so every grid of a run
 (and of a resumed run) shows the same 32 faces; G_ema runs without truncation (psi = 1) and with
@@ -71,9 +72,11 @@ class RunLog:
         self.lines = []  # the tick lines of this process, for tests and notebooks
         self._bar = None
         self._writer = None
+        self._metric_text = ""  # the latest metric values, shown on the next tick line
         self._z = np.random.RandomState(cfg.seed).randn(GRID_W * GRID_H, cfg.z_dim).astype(np.float32)
         self._last_time = self._start_time = time.time()
         self._last_nimg = None
+        self._sec_per_cost = None  # seconds per unit of `schedule.image_cost`, measured each tick
         if self.chief:
             os.makedirs(os.path.join(run_dir, "samples"), exist_ok=True)
             write_json_atomic(os.path.join(run_dir, "config.json"), cfg.to_json())
@@ -91,16 +94,16 @@ class RunLog:
             bar.set_postfix_str(f"{done / elapsed:.1f} img/s, ETA {self.eta(bar.n)}", refresh=False)
 
     def eta(self, kimg: float) -> str:
-        """Time left, from the time taken so far and the modelled cost of every image still to show.
+        """Time left: the modelled cost of every image still to show times the seconds per unit of cost
+        measured over the last tick ("?" before the first tick).
 
         Later resolutions cost more per image, so a plain images/s extrapolation would be several times
-        too short early on; `schedule.remaining_cost` weighs each image by its resolution's cost.
+        too short early on; `schedule.remaining_cost` weighs each image by its resolution's cost. The rate
+        comes from the last tick, not from the start, so start-up and tracing do not inflate it for long.
         """
-        start_kimg = self.start_nimg / 1000.0
-        done = remaining_cost(self.cfg, start_kimg, kimg)
-        if done <= 0:
+        if self._sec_per_cost is None:
             return "?"
-        return _hms((time.time() - self._start_time) * remaining_cost(self.cfg, kimg) / done)
+        return _hms(self._sec_per_cost * remaining_cost(self.cfg, kimg))
 
     def _open_bar(self):
         if self._bar is None:
@@ -126,6 +129,9 @@ class RunLog:
         dt, dn = now - self._last_time, max(cur_nimg - last_nimg, 0)
         images_per_sec = dn / dt if dt > 0 else 0.0
         sec_per_kimg = dt / (dn / 1000.0) if dn > 0 else 0.0
+        cost = remaining_cost(self.cfg, last_nimg / 1000.0, cur_nimg / 1000.0)
+        if cost > 0 and dt > 0:
+            self._sec_per_cost = dt / cost
         self._last_time, self._last_nimg = now, cur_nimg
 
         scalars = {k: float(_scalar(v)) for k, v in stats.items() if _is_number(v)}
@@ -136,7 +142,8 @@ class RunLog:
         self.write_grid(trainer.G_ema, phase.resolution, cur_nimg)
 
         losses = " ".join(f"{k} {v:.3f}" for k, v in scalars.items() if k not in _NOT_IN_LINE)
-        losses += f" skipped {int(scalars['skipped'])}"
+        losses += f" skipped {int(scalars['skipped'])}" + self._metric_text
+        self._metric_text = ""
         line = (f"kimg {cur_nimg / 1000:9.3f}  res {phase.resolution:4d}  lod {phase.lod:5.2f}  "
                 f"batch {phase.batch_size:3d}  lr {phase.lr:.4f}  {images_per_sec:7.1f} img/s  "
                 f"{sec_per_kimg:6.1f} s/kimg  time {_hms(now - self._start_time)}  eta {self.eta(cur_nimg / 1000)}  {losses}")
@@ -149,6 +156,29 @@ class RunLog:
             self._bar.write(line, file=sys.stderr)
         else:
             print(line, file=sys.stderr, flush=True)
+
+    def metrics(self, trainer, results: dict):
+        """Writes metric results {name: dict} of this tick: scalars `Metrics/<key>`, metrics.jsonl, the tick line.
+
+        Call before `tick`; the evaluation time (each result's "seconds") is left out of the tick's img/s.
+        """
+        if not self.chief or not results:
+            return
+        nimg = int(trainer.cur_nimg.numpy())
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(self.run_dir)
+        with self._writer.as_default():
+            for name, result in results.items():
+                append_metric_record(os.path.join(self.run_dir, "metrics.jsonl"), name, result, kimg=nimg / 1000.0)
+                for key, value in result.items():
+                    if _is_number(value) and key not in _METRIC_FACTS:
+                        tf.summary.write(f"Metrics/{key}", tf.constant(float(value), tf.float32), step=nimg,
+                                         metadata=_SCALAR_METADATA)
+                tf.summary.write(f"Timing/metric_{name}_sec", tf.constant(float(result.get("seconds", 0.0))),
+                                 step=nimg, metadata=_SCALAR_METADATA)
+        self._writer.flush()
+        self._last_time += sum(float(r.get("seconds", 0.0)) for r in results.values())
+        self._metric_text = "".join(f"  {name} {_headline(name, r)}" for name, r in results.items())
 
     def _write_scalars(self, scalars, nimg):
         if self._writer is None:
@@ -189,6 +219,27 @@ _TB_NAMES = {"lod": "Progress/lod", "resolution": "Progress/resolution", "batch_
              "lr": "Progress/lr", "images_per_sec": "Timing/images_per_sec", "sec_per_kimg": "Timing/sec_per_kimg",
              "skipped": "Progress/skipped_updates", "kimg": "Progress/kimg",
              "D_skipped": "Progress/D_skipped", "G_skipped": "Progress/G_skipped"}
+
+
+_METRIC_FACTS = ("num_images", "num_reals", "floor_num_images", "seconds")  # not plotted as metric values
+
+
+def _headline(name, result) -> str:
+    """The value a tick line shows: result[name] (e.g. "swd"), else every numeric value that is not a fact."""
+    if _is_number(result.get(name)):
+        return f"{float(result[name]):.4g}"
+    return " ".join(f"{k} {float(v):.4g}" for k, v in result.items() if _is_number(v) and k not in _METRIC_FACTS)
+
+
+def append_metric_record(path, name, result, **facts):
+    """Appends one JSON line {"metric", "time", **facts, "results"} to `path` (training and the CLI both write these)."""
+    import json
+
+    record = {"metric": name, "time": time.strftime("%Y-%m-%dT%H:%M:%S"), **facts,
+              "results": {k: (float(v) if _is_number(v) else v) for k, v in result.items()}}
+    with open(path, "a") as f:
+        f.write(json.dumps(record, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)) + "\n")
+    return record
 
 
 def _is_number(v) -> bool:
