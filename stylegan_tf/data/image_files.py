@@ -146,7 +146,8 @@ def _bounded(f):
 
 
 def _too_big(size):
-    return f"{size} bytes, more than the {MAX_FILE_BYTES // 2**20} MiB limit for one image file"
+    limit = f"{MAX_FILE_BYTES // 2**20} MiB" if MAX_FILE_BYTES >= 2**20 else f"{MAX_FILE_BYTES} bytes"
+    return f"{size} bytes, more than the limit of {limit} for one image file"
 
 
 def load_rgb(data, max_pixels=MAX_PIXELS):
