@@ -14,7 +14,8 @@ the chosen scale, `--resolution/--kimg/--data/--seed/--xla/--mixed-precision`, t
 
 The run folder (`--out`) gets config.json, TensorBoard scalars, sample grids (`training.run_log`),
 checkpoints (`training.checkpoint`) and the final `G_ema.keras`. `--resume` continues the run in
-`--out` from its newest checkpoint; without other options it reuses the checkpoint's config, and
+`--out` from its newest intact checkpoint (a damaged one is named in one line, renamed `*.damaged` and
+skipped), ending bit-identical to an uninterrupted run; without other options it reuses the checkpoint's config, and
 any option that contradicts it (other than total_kimg, tick_kimg, checkpoint_kimg,
 keep_checkpoints, xla) is an error naming the fields.
 """
