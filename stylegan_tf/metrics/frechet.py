@@ -24,7 +24,7 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
     """d^2 between N(mu1, sigma1) and N(mu2, sigma2) (the squared distance, as FID reports it)."""
     mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
     sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
-    covmean, _ = scipy.linalg.sqrtm(sigma1.dot(sigma2), disp=False)
+    covmean = scipy.linalg.sqrtm(sigma1.dot(sigma2))  # (`disp=False` is deprecated and returns no tuple for 1x1)
     if not np.isfinite(covmean).all():  # singular product: regularise, as the common FID code does
         offset = np.eye(sigma1.shape[0]) * 1e-6
         covmean = scipy.linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
