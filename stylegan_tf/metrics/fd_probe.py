@@ -13,6 +13,10 @@ Registered metric (see `stylegan_tf.metrics.calc_metric`):
 
 Defaults: 10,000 generated and 10,000 real images (the whole embedded dataset); psi = 1, random noise,
 as the official FID. The probe reads 32 px (see `probe.to_probe_resolution` for other resolutions).
+Measured at 32 px (10,000 images, 21-27 CPU-s with the demo model's generation): floor 0.16 (5,000 vs
+5,000); against one half of the reals the other half + Gaussian pixel noise of std 0.05 / 0.2 / 0.4
+gives 0.96 / 20.8 / 50.8 and the other half with shuffled pixels 149; the 60-kimg demo model 70.8 / 70.1
+(seeds 0 / 1).
 
 Paper: Heusel et al. 2017 (FID); the official `metrics/frechet_inception_distance.py` (the statistics
 and `scipy.linalg.sqrtm`), with our probe in place of Inception.
