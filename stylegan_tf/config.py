@@ -91,6 +91,9 @@ class StyleGANConfig:
     tick_kimg: float = 4.0  # progress line, TensorBoard scalars and sample grid every tick
     checkpoint_kimg: float = 20.0  # checkpoint interval
     keep_checkpoints: int = 3  # number of checkpoints kept
+    metrics: tuple[str, ...] = ()  # metrics of G_ema while training, e.g. ("swd", "fd_probe") (stylegan_tf.metrics)
+    metrics_kimg: float = 10.0  # interval of those evaluations (at the first tick past each multiple, and at the end)
+    metrics_num_images: int = 0  # images per metric evaluation; 0 = each metric's own default
     mixed_precision: bool = False  # mixed_float16 compute (GPU)
     xla: bool = False  # jit_compile the train step
 
@@ -131,8 +134,9 @@ class StyleGANConfig:
         for key in ("lr_dict", "minibatch_dict"):  # JSON keys are strings
             if key in d:
                 d[key] = {int(k): v for k, v in d[key].items()}
-        if "blur_filter" in d:
-            d["blur_filter"] = tuple(d["blur_filter"])
+        for key in ("blur_filter", "metrics"):  # JSON lists
+            if key in d:
+                d[key] = tuple(d[key])
         return cls(**d)
 
     @classmethod
@@ -176,6 +180,12 @@ def _validate(cfg):
         fail("lod_initial_resolution", f"a power of two in [4, resolution={r}]")
     if any(not isinstance(t, int) for t in cfg.blur_filter):
         fail("blur_filter", "a tuple of integers such as (1, 2, 1), or () for no blur")
+    if not isinstance(cfg.metrics, tuple) or any(not isinstance(m, str) or not m for m in cfg.metrics):
+        fail("metrics", "a tuple of metric names such as ('swd', 'fd_probe') (command line: --metrics swd,fd_probe)")
+    if not isinstance(cfg.metrics_kimg, float) or not cfg.metrics_kimg > 0:
+        fail("metrics_kimg", "a positive number of kimg")
+    if not isinstance(cfg.metrics_num_images, int) or cfg.metrics_num_images < 0:
+        fail("metrics_num_images", "an integer >= 0 (0 = each metric's default)")
     _validate_numbers(cfg, fail)
 
 
@@ -324,6 +334,8 @@ def parse_override(cfg: StyleGANConfig, text: str) -> dict:
     elif expected is tuple or typing.get_origin(expected) is tuple:
         if isinstance(value, list):
             value = tuple(value)
+        elif isinstance(value, str):  # a bare comma-separated list: --set metrics=swd,fd_probe
+            value = tuple(v.strip() for v in value.split(",") if v.strip())
         expected = tuple
     if isinstance(expected, type) and (not isinstance(value, expected) or (expected is int and isinstance(value, bool))):
         raise ValueError(f"--set {key}={raw}: expected a value of type {expected.__name__}, got {value!r}")

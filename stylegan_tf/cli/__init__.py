@@ -19,6 +19,7 @@ COMMANDS = {
     "train": ("stylegan_tf.cli.train", "train a StyleGAN with progressive growing"),
     "generate": ("stylegan_tf.cli.generate", "write images and figures from a trained generator"),
     "export": ("stylegan_tf.cli.export", "export a trained generator as a TF SavedModel"),
+    "metrics": ("stylegan_tf.cli.metrics", "quality metrics of a trained generator: swd, fid, fd_probe, ppl, ..."),
     "convert": ("stylegan_tf.cli.convert", "convert NVIDIA's StyleGAN v1 network pickles into Keras models"),
 }
 

@@ -14,7 +14,8 @@ import tensorflow as tf
 
 # Fields that may differ between a checkpoint and the run resuming from it: they change how long the
 # run is and how often it reports or saves, or only how the step is compiled, never the model or the maths.
-RESUMABLE_FIELDS = ("total_kimg", "tick_kimg", "checkpoint_kimg", "keep_checkpoints", "xla")
+RESUMABLE_FIELDS = ("total_kimg", "tick_kimg", "checkpoint_kimg", "keep_checkpoints", "xla",
+                    "metrics", "metrics_kimg", "metrics_num_images")  # what is measured never changes training
 
 
 def named_variables(obj) -> dict:

@@ -136,6 +136,8 @@ class Trainer:
         cur_nimg = int(self.cur_nimg.numpy())
         tick_nimg, ckpt_nimg = _interval(cfg.tick_kimg), _interval(cfg.checkpoint_kimg)
         next_tick, next_ckpt = _next_multiple(cur_nimg, tick_nimg), _next_multiple(cur_nimg, ckpt_nimg)
+        metrics_nimg = _interval(cfg.metrics_kimg)
+        next_metrics = _next_multiple(cur_nimg, metrics_nimg)
         # Adam is reset whenever floor(lod) or ceil(lod) changes; G.lod still holds the last step's lod
         prev_bounds = lod_bounds(float(self.G.lod.numpy())) if cur_nimg > 0 else None
         data_key, batches, lr = None, None, None
@@ -189,6 +191,9 @@ class Trainer:
                         print(f"warning: {skipped - skipped0} update(s) skipped since the last tick: non-finite "
                               f"gradients or weights (kimg {cur_nimg / 1000:.3f})", file=sys.stderr, flush=True)
                     self.last_stats = stats
+                    if cfg.metrics and (cur_nimg >= next_metrics or cur_nimg >= total_nimg):
+                        self.evaluate_metrics()  # official: at each network snapshot
+                        next_metrics = _next_multiple(cur_nimg, metrics_nimg)
                     if self.log is not None:
                         self.log.tick(self, phase, stats)
                     next_tick = _next_multiple(cur_nimg, tick_nimg)
@@ -205,6 +210,27 @@ class Trainer:
             self.checkpointer.save(self)
         if self.log is not None:
             self.log.close()
+
+    def evaluate_metrics(self, names=None) -> dict:
+        """Runs `cfg.metrics` (or `names`) on G_ema against `cfg.data`; returns {name: result} and logs it.
+
+        Only the chief evaluates. A metric that fails (e.g. FID offline without weights) prints one warning
+        line and training goes on; `cfg.metrics_num_images` (0 = each metric's default) sets the sample size.
+        """
+        from stylegan_tf.metrics import calc_metric
+        from stylegan_tf.training.checkpoint import is_chief
+
+        if not is_chief(self.strategy):
+            return {}
+        results, kimg = {}, int(self.cur_nimg.numpy()) / 1000.0
+        for name in names or self.cfg.metrics:
+            try:
+                results[name] = calc_metric(name, self.G_ema, self.cfg.data, self.cfg.metrics_num_images or None)
+            except (ValueError, FileNotFoundError, ImportError, OSError) as e:
+                print(f"warning: metric {name} failed at kimg {kimg:.3f}: {e}", file=sys.stderr, flush=True)
+        if results and self.log is not None and hasattr(self.log, "metrics"):
+            self.log.metrics(self, results)
+        return results
 
     def _diverged(self, cur_nimg, steps):
         last = self.checkpointer.latest() if hasattr(self.checkpointer, "latest") else None
