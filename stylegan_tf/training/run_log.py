@@ -236,7 +236,8 @@ def append_metric_record(path, name, result, **facts):
     import json
 
     record = {"metric": name, "time": time.strftime("%Y-%m-%dT%H:%M:%S"), **facts,
-              "results": {k: (float(v) if _is_number(v) else v) for k, v in result.items()}}
+              "results": {k: (_scalar(v).item() if np.ndim(_scalar(v)) == 0 and hasattr(_scalar(v), "item") else v)
+                          for k, v in result.items()}}  # numpy scalars -> int/float; arrays -> lists below
     with open(path, "a") as f:
         f.write(json.dumps(record, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)) + "\n")
     return record
