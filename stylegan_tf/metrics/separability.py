@@ -12,7 +12,7 @@ exactly linear); each attribute that is a coin flip given the latent multiplies 
 
 Registered metric (see `stylegan_tf.metrics.calc_metric`):
     "ls" -> {"ls_z", "ls_w", "h_z/<attribute>", "h_w/<attribute>" (bits), "num_images", "num_keep"}
-The official default is 200,000 images (`num_images=200000` on a GPU); the CPU default is 10,000
+The default is the official 200,000 images when TensorFlow sees a GPU and 10,000 on a CPU
 (about 15 CPU-s for the 32 px demo model, which gave ls_z 3.69 / 3.68 / 3.69 and ls_w 2.22 / 2.23 / 2.20
 over seeds 0, 1, 2). An attribute the probe reads as one class on every kept image cannot be fitted;
 as the official code, it then counts as perfectly separable (H = 0).
@@ -73,11 +73,14 @@ def separability(latents, probs, num_keep=None):
 
 
 @register_metric("ls")
-def ls(G, data=None, num_images=10000, seed=0, batch_size=64):
+def ls(G, data=None, num_images=None, seed=0, batch_size=64):
     """Linear separability of G's Z and W for the probe's binary attributes; `data` is not used."""
     import tensorflow as tf
 
+    from stylegan_tf.metrics.ppl import default_num_images
     from stylegan_tf.metrics.probe import BINARY, load_probe, probe_outputs
+
+    num_images = default_num_images(200000, 10000) if num_images is None else int(num_images)
     from stylegan_tf.metrics.sampling import latents
 
     z = latents(num_images, G.z_dim, seed)
