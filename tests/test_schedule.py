@@ -62,7 +62,7 @@ def test_lod_monotone_fraction_in_range_and_resolution_doubles_at_boundaries():
 
 def test_tiny_schedule_and_replica_rounding():
     cfg = preset("F", resolution=16, lod_training_kimg=0.008, lod_transition_kimg=0.008,
-                 minibatch_base=4, minibatch_dict={8: 6})
+                 minibatch_base=4, minibatch_dict={8: 6}, mbstd_group_size=2)  # 6 = 3 groups of 2
     assert phase_at(0, cfg).lod == 1.0 and phase_at(0, cfg).resolution == 8
     assert phase_at(12, cfg).lod == pytest.approx(0.5) and phase_at(12, cfg).resolution == 16
     assert phase_at(16, cfg).lod == 0.0 and phase_at(10**6, cfg).lod == 0.0

@@ -108,7 +108,12 @@ def check_data(cfg):
     if info["resolution"] is not None and info["resolution"] < cfg.resolution:
         raise ValueError(f"--data {cfg.data} holds images up to {info['resolution']}px, fewer than "
                          f"resolution={cfg.resolution}; lower --resolution or prepare the data at {cfg.resolution}px")
-    n = info.get("num_images")
+    return info
+
+
+def warn_if_few_images(cfg):
+    """Prints one warning (stderr) when `cfg.data` holds fewer than FEW_IMAGES images; training goes on."""
+    n = None if cfg.data.startswith("tfds:") else check_data(cfg).get("num_images")
     if n is not None and n < FEW_IMAGES:
         print(f"warning: --data {cfg.data} holds only {n:,} images. A GAN needs thousands (the paper's FFHQ has "
               f"70,000; the embedded dataset 10,000): with few images D memorises them, and G's samples copy "
@@ -191,6 +196,7 @@ def run(args) -> int:
 
 
 def _train(args, cfg) -> int:
+    warn_if_few_images(cfg)  # after every check, so an error stays one line
     strategy = make_strategy(args.strategy)  # first TF device use of the process
     from stylegan_tf.training.checkpoint import Checkpointer, save_generator
     from stylegan_tf.training.run_log import RunLog, describe_devices
