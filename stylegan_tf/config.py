@@ -217,12 +217,25 @@ def _validate_numbers(cfg, fail):
             fail(name, "an integer >= 0" if name == "seed" else "a positive integer")
     if any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in cfg.minibatch_dict.values()):
         fail("minibatch_dict", "{resolution: global minibatch} with positive integer sizes")
+
+
+def check_mbstd_groups(cfg, num_replicas=1):
+    """Raises ValueError unless min(mbstd_group_size, batch) divides each replica's batch at every resolution.
+
+    D's minibatch stddev splits each replica's batch (the global minibatch rounded down to a multiple of
+    the replicas, divided among them) into groups; a group that does not divide it fails only inside
+    `MinibatchStdDev.call`, minutes into a run. The CLI calls this before TensorFlow starts (one device),
+    the Trainer with its strategy's replica count.
+    """
     res = cfg.lod_initial_resolution
-    while res <= cfg.resolution:  # minibatch stddev splits each batch into groups of min(group, batch)
+    while res <= cfg.resolution:
         batch = cfg.minibatch_dict.get(res, cfg.minibatch_base)
-        if batch % min(cfg.mbstd_group_size, batch):
-            fail("mbstd_group_size", f"a divisor of the minibatch at every resolution trained (the minibatch at "
-                                     f"{res}px is {batch}): change mbstd_group_size or the minibatch")
+        per_replica = (batch - batch % num_replicas) // num_replicas
+        if per_replica and per_replica % min(cfg.mbstd_group_size, per_replica):
+            raise ValueError(
+                f"mbstd_group_size={cfg.mbstd_group_size} is not allowed: it must divide the minibatch of each "
+                f"replica at every resolution trained, and at {res}px that is {per_replica} ({batch} over "
+                f"{num_replicas} replica(s)); change mbstd_group_size or the minibatch")
         res *= 2
 
 

@@ -197,7 +197,7 @@ def test_sigkill_then_resume_loses_nothing(tmp_path, capsys):
     (["--kimg", "nan"], ["total_kimg=nan", "finite number > 0"]),
     (["--kimg", "-1"], ["total_kimg=-1.0", "> 0"]),
     (["--kimg", "0"], ["total_kimg=0.0", "> 0"]),
-    (["--set", "mbstd_group_size=3"], ["mbstd_group_size=3", "divisor of the minibatch", "16"]),
+    (["--set", "mbstd_group_size=3"], ["mbstd_group_size=3", "must divide the minibatch of each replica"]),
     (["--set", "keep_checkpoints=0"], ["keep_checkpoints=0", "positive integer"]),
     (["--set", "minibatch_dict={8: 0}"], ["minibatch_dict", "positive integer"]),
 ])
@@ -298,3 +298,13 @@ def test_eta_weighs_the_images_left_by_their_resolution(tmp_path, monkeypatch):
     naive = 58 * 2.8  # images/s extrapolation: 162 s; the whole demo took about 10 minutes
     assert 2.5 * naive < eta < 5 * naive
     assert "eta 0h" in log.lines[-1]
+
+
+def test_mbstd_group_is_checked_against_each_replicas_batch():
+    from stylegan_tf.config import check_mbstd_groups
+
+    cfg = preset("F", "tiny", minibatch_base=12)  # group 4
+    check_mbstd_groups(cfg, 1)  # 12: groups of 4
+    check_mbstd_groups(cfg, 4)  # 3 per replica: one group of 3
+    with pytest.raises(ValueError, match=r"at 4px that is 6 \(12 over 2 replica\(s\)\)"):
+        check_mbstd_groups(cfg, 2)  # 6 per replica: groups of 4 do not fit

@@ -178,6 +178,10 @@ def run(args) -> int:
         from stylegan_tf.training.checkpoint import check_resumable
 
         check_resumable(stored, cfg, latest)  # before anything is written to --out
+    if args.strategy == "default":  # one device: the per-replica batch is known before TensorFlow starts
+        from stylegan_tf.config import check_mbstd_groups
+
+        check_mbstd_groups(cfg)
     if args.dry_run:
         print(cfg.to_json())
         return 0

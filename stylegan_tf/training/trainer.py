@@ -32,6 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from stylegan_tf.config import check_mbstd_groups
 from stylegan_tf.networks import build_discriminator, build_generator
 from stylegan_tf.training.checkpoint import named_variables
 from stylegan_tf.training.losses import GANLoss
@@ -80,6 +81,7 @@ class Trainer:
         self.max_consecutive_skips = max_consecutive_skips
         self.out_dir = out_dir
         self.strategy = strategy or tf.distribute.get_strategy()
+        check_mbstd_groups(cfg, self.strategy.num_replicas_in_sync)  # before minutes of building and compiling
         self.checkpointer = checkpointer
         self.log = log
         self.dataset_fn = dataset_fn
