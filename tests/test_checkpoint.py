@@ -270,3 +270,14 @@ def test_leftovers_of_a_killed_run_are_removed_at_start(tmp_path):
     Checkpointer(str(tmp_path))
     assert sorted(os.listdir(tmp_path)) == ["checkpoints", "config.json"]
     assert os.listdir(tmp_path / "checkpoints") == []
+
+
+def test_a_checkpoint_written_before_a_config_field_existed_resumes():
+    from stylegan_tf.training.compatibility import check_resumable
+
+    cfg = _cfg()
+    stored = cfg.to_dict()
+    del stored["mapping_fmaps"], stored["metrics"]  # fields added after such a checkpoint was written
+    check_resumable(stored, cfg, "old")  # their defaults are what the old run used
+    with pytest.raises(ValueError, match="mapping_fmaps"):
+        check_resumable(stored, _cfg(mapping_fmaps=8), "old")  # a real difference is still refused

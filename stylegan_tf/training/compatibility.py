@@ -92,7 +92,12 @@ def config_diff(stored: dict, current: dict, ignore=RESUMABLE_FIELDS) -> list:
 
 
 def check_resumable(stored: dict, cfg, where: str):
-    """Raises ValueError naming the fields in which `cfg` contradicts the `stored` config of checkpoint `where`."""
+    """Raises ValueError naming the fields in which `cfg` contradicts the `stored` config of checkpoint `where`.
+
+    A field the checkpoint does not name was added to the config after it was written; it is taken at its
+    default, which keeps the behaviour the checkpoint was trained with (e.g. `mapping_fmaps=None` = w_dim).
+    """
+    stored = {**type(cfg)().to_dict(), **stored}
     differ = config_diff(stored, cfg.to_dict())
     if differ:
         current = json.loads(cfg.to_json())
