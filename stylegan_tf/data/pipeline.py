@@ -21,7 +21,6 @@ Paper: Karras et al. 2019, Sec. 2 and appendix A (FFHQ, mirror augmentation).
 """
 
 import json
-import math
 import os
 import shutil
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from stylegan_tf.data import faces, prepare
+from stylegan_tf.geometry import resolution_log2
 
 SYNTHETIC = "synthetic-faces"
 SYNTHETIC_MAX_RESOLUTION = 256
@@ -160,7 +160,7 @@ def dataset_info(source):
     if _is_synthetic(source):
         return {"kind": "synthetic", "resolution": SYNTHETIC_MAX_RESOLUTION, "num_images": _parse_synthetic(source),
                 "has_labels": True, "label_fields": list(faces.FACTOR_NAMES),
-                "levels": [2**k for k in range(2, int(math.log2(SYNTHETIC_MAX_RESOLUTION)) + 1)]}
+                "levels": [2**k for k in range(2, resolution_log2(SYNTHETIC_MAX_RESOLUTION) + 1)]}
     if source.startswith("tfds:"):
         from stylegan_tf.data.tfds_source import _tfds_info
 

@@ -14,7 +14,6 @@ folder that looks complete; running again clears the leftovers and starts afresh
 """
 
 import json
-import math
 import os
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ import tensorflow as tf
 from PIL import Image
 
 from stylegan_tf.data.image_files import IMAGE_EXTENSIONS, MAX_PIXELS, list_source, load_rgb, reason  # noqa: F401
+from stylegan_tf.geometry import resolution_log2
 
 FORMAT = "stylegan_tf-tfrecords-v1"
 META_FILE = "dataset.json"
@@ -57,7 +57,7 @@ class DatasetWriter:
                              "choose an empty or new output folder")
         for p in self.out_dir.iterdir():  # leftovers of an earlier (maybe interrupted) run
             p.unlink()
-        self.levels = [2**k for k in range(2, int(math.log2(resolution)) + 1)]
+        self.levels = [2**k for k in range(2, resolution_log2(resolution) + 1)]
         self.images_per_shard = images_per_shard or max(1, 2**25 // (resolution * resolution * 3))
         self.num_images = 0
         self.shards = {r: [] for r in self.levels}

@@ -33,7 +33,7 @@ import numpy as np
 
 from stylegan_tf.config import StyleGANConfig
 from stylegan_tf.export.official_pickle import UnsupportedPickleError, load_official_pickle
-from stylegan_tf.geometry import feature_maps
+from stylegan_tf.geometry import feature_maps, resolution_log2
 from stylegan_tf.networks import build_discriminator, build_generator
 
 __all__ = ["ConvertedNetworks", "convert_official_pickle", "official_config", "save_converted"]
@@ -82,7 +82,7 @@ def official_config(nets, where="pickle"):
     if not blocks:
         raise UnsupportedPickleError(f"{where}: G_synthesis has no 4x4, 8x8, ... blocks; not a StyleGAN v1 generator")
     resolution = max(blocks)
-    L = int(np.log2(resolution))
+    L = resolution_log2(resolution)
     const_input = "4x4/Const/const" in sv
     first = "4x4/Const" if const_input else "4x4/Dense"
     w_dim = get(Gs.variables, "dlatent_avg", "Gs").shape[0]

@@ -25,7 +25,7 @@ import numpy as np
 
 from stylegan_tf.data import faces
 from stylegan_tf.metrics import register_metric
-from stylegan_tf.metrics.probe import CIRCULAR, PROBE_FACTORS, predict_factors, to_probe_resolution
+from stylegan_tf.metrics.probe import CIRCULAR, PROBE_FACTORS, predict_factors
 
 __all__ = ["spread", "factor_change", "renderer_matrix", "generator_matrix", "group_means", "save_heatmap",
            "factor_control"]

@@ -164,7 +164,7 @@ class Checkpointer:
             return self._save(trainer)
         except (OSError, tf.errors.OpError) as e:
             for name in os.listdir(self.dir) if os.path.isdir(self.dir) else []:
-                if name.startswith(f".tmp-ckpt-") and name.endswith(f"-{os.getpid()}"):
+                if name.startswith(".tmp-ckpt-") and name.endswith(f"-{os.getpid()}"):
                     shutil.rmtree(os.path.join(self.dir, name), ignore_errors=True)
             raise write_error(e, self.dir) from None
 

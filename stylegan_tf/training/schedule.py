@@ -23,6 +23,8 @@ through this same function.
 import math
 from dataclasses import dataclass
 
+from stylegan_tf.geometry import resolution_log2
+
 
 @dataclass(frozen=True)
 class Phase:
@@ -77,7 +79,7 @@ def phase_at(cur_nimg: int, cfg, num_replicas: int = 1) -> Phase:
     phase_idx = int(math.floor(kimg / phase_dur)) if phase_dur > 0 else 0
     phase_kimg = kimg - phase_idx * phase_dur
 
-    lod = float(L - math.floor(math.log2(cfg.lod_initial_resolution)) - phase_idx)
+    lod = float(L - resolution_log2(cfg.lod_initial_resolution) - phase_idx)
     if cfg.lod_transition_kimg > 0:
         lod -= max(phase_kimg - cfg.lod_training_kimg, 0.0) / cfg.lod_transition_kimg
     lod = max(lod, 0.0)
@@ -138,7 +140,7 @@ def image_cost(cfg, resolution: int) -> float:
     """
     nf = cfg.nf
     cost = 16 * 9 * nf(1) ** 2  # G's 4x4 conv; D's 4x4 conv costs about the same
-    for r in range(3, int(math.log2(resolution)) + 1):
+    for r in range(3, resolution_log2(resolution) + 1):
         pixels = 4**r
         cost += pixels * 9 * (nf(r - 2) * nf(r - 1) + nf(r - 1) ** 2)  # G: conv0_up, conv1
         cost += pixels * 9 * (nf(r - 1) ** 2 + nf(r - 1) * nf(r - 2))  # D: conv0, conv1_down
