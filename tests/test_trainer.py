@@ -94,6 +94,7 @@ def test_non_finite_update_is_skipped_counted_and_changes_nothing(trainer, capsy
     finally:
         trainer.dataset_fn = random_reals
     assert int(trainer.skipped.numpy()) == 1 and trainer.last_stats["skipped"] == 1
+    assert int(trainer.state.consecutive_skips.numpy()) == 1  # the streak the trainer checks now and then
     assert max_diff(values(trainer.D.trainable_weights), D0) == 0  # weights untouched ...
     assert max_diff(values(trainer.D_opt.variables), Dopt0) == 0  # ... and Adam state too
     assert max_diff(values(trainer.G.trainable_weights), G0) > 0  # the G step did not see the reals
@@ -134,6 +135,7 @@ def test_ticks_checkpoints_and_ctrl_c(trainer):
         keys = {"G_loss", "D_loss", "R1", "lod", "lr", "images_per_sec", "sec_per_kimg", "skipped", "kimg"}
         assert keys <= set(stats) and stats["images_per_sec"] > 0
         assert rec.saves == [start + 8]  # checkpoint_kimg is far away: saved once, at the end
+        assert int(trainer.state.consecutive_skips.numpy()) == 0  # a good step ends the streak of the NaN test
 
         rec = trainer.log = trainer.checkpointer = Recorder(interrupt_at_progress=1)
         with pytest.raises(KeyboardInterrupt):  # Ctrl-C after the first step: that step is kept

@@ -33,8 +33,7 @@ def load_generator(path):
     """Loads a Generator from a `.keras` file or a run folder (its `G_ema.keras`, else its newest `*.keras`)."""
     import keras
 
-    import stylegan_tf  # noqa: F401 - registers the layers the file refers to
-    from stylegan_tf.networks.generator import Generator
+    from stylegan_tf.networks.generator import Generator  # importing the networks registers their layers
 
     path = os.fspath(path)
     if os.path.isdir(path):

@@ -36,6 +36,8 @@ class TrainState:
         cur_nimg: int64 variable, real images shown so far.
         step: int64 variable, steps done; with the config's seed it is the whole RNG state of training.
         skipped: int64 variable, updates skipped because a gradient was not finite.
+        consecutive_skips: int64 variable, steps in a row (up to now) whose update was skipped or rolled back;
+            the trainer reads it now and then, so the step never waits for the host (not checkpointed).
         G_loss_scale, D_loss_scale, G_good_steps, D_good_steps: dynamic loss scaling (None unless float16).
         trace_count: Python traces of the train steps (a test checks lod changes never retrace).
     """
@@ -45,6 +47,7 @@ class TrainState:
         self.cur_nimg = tf.Variable(0, name="cur_nimg", **counter)
         self.skipped = tf.Variable(0, name="skipped", **counter)
         self.step = tf.Variable(0, name="step", **counter)
+        self.consecutive_skips = tf.Variable(0, name="consecutive_skips", **counter)
         self.G_loss_scale = self.D_loss_scale = self.G_good_steps = self.D_good_steps = None
         if mixed_precision:
             scale = dict(trainable=False, aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
@@ -207,7 +210,9 @@ def make_train_step(loss, G_ema, G_opt, D_opt, state, *, strategy, resolution, g
         stats = {k: strategy.reduce(SUM, v, axis=None) for k, v in stats.items()}
         rolled_back = rollback_if_not_finite(before)  # before G_ema follows G
         update_ema()
-        state.skipped.assign_add(tf.cast(tf.round(stats["D_skipped"] + stats["G_skipped"]), tf.int64) + rolled_back)
+        skipped = tf.cast(tf.round(stats["D_skipped"] + stats["G_skipped"]), tf.int64) + rolled_back
+        state.skipped.assign_add(skipped)
+        state.consecutive_skips.assign(tf.where(skipped > 0, state.consecutive_skips + 1, tf.zeros_like(skipped)))
         state.cur_nimg.assign_add(global_batch)
         state.step.assign_add(1)
         return stats

@@ -60,7 +60,8 @@ class Trainer:
         dataset_fn: Optional `fn(resolution, global_batch) -> tf.data.Dataset` of [B, R, R, C] batches
             in [-1, 1] (tests use it; given a `start_nimg` keyword if it takes one); default:
             `stylegan_tf.data.make_dataset(cfg.data, ..., start_nimg=cur_nimg)`.
-        max_consecutive_skips: Stop with `TrainingDiverged` after this many steps in a row whose update was skipped.
+        max_consecutive_skips: Stop with `TrainingDiverged` once this many steps in a row had their update skipped
+            (checked every `max_consecutive_skips` steps, so at most twice as many run).
 
     Construction seeds Keras' global RNG with `cfg.seed`, so the initial weights follow from the config,
     and builds the networks under the `mixed_float16` policy when `cfg.mixed_precision` is set (the
@@ -144,7 +145,7 @@ class Trainer:
         prev_bounds = lod_bounds(float(self.G.lod.numpy())) if cur_nimg > 0 else None
         data_key, batches, lr = None, None, None
         saved_nimg, tick_start, tick_nimg0, skipped0 = cur_nimg, time.time(), cur_nimg, int(self.skipped.numpy())
-        last_skipped, consecutive = skipped0, 0
+        steps_done = 0
 
         try:
             while cur_nimg < total_nimg:
@@ -176,10 +177,11 @@ class Trainer:
                 cur_nimg += phase.batch_size
                 if self.log is not None and progress:
                     self.log.progress(phase.batch_size)
-                skipped_now = int(self.skipped.numpy())
-                consecutive, last_skipped = (consecutive + 1 if skipped_now > last_skipped else 0), skipped_now
-                if consecutive >= self.max_consecutive_skips:
-                    self._diverged(cur_nimg, consecutive)
+                steps_done += 1
+                if steps_done % self.max_consecutive_skips == 0:  # reading a variable waits for the step: not each step
+                    consecutive = int(self.state.consecutive_skips.numpy())
+                    if consecutive >= self.max_consecutive_skips:
+                        self._diverged(cur_nimg, consecutive)
 
                 # 5. ticks and checkpoints
                 if cur_nimg >= next_tick or cur_nimg >= total_nimg:
