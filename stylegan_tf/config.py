@@ -235,6 +235,17 @@ def config_table() -> str:
     return "\n".join(lines)
 
 
+def config_diff(old, new) -> str:
+    """The fields that differ between two configs (or preset names such as "A", "B"), one `field: old -> new` per line.
+
+    The chapters print `config_diff("D", "E")` to show what one row of Table 1 changes.
+    """
+    old = PRESETS[old] if isinstance(old, str) else old
+    new = PRESETS[new] if isinstance(new, str) else new
+    changed = [k for k in field_names() if getattr(old, k) != getattr(new, k)]
+    return "\n".join(f"{k}: {getattr(old, k)!r} -> {getattr(new, k)!r}" for k in changed) or "(no difference)"
+
+
 def parse_override(cfg: StyleGANConfig, text: str) -> dict:
     """Parses one `--set key=value` into {key: value}, type-checked against the field.
 

@@ -118,3 +118,14 @@ def test_geometry_is_computed_in_one_place():
     with pytest.raises(ValueError, match="power of two"):
         geometry.resolution_log2(48)
     assert preset("F").num_ws == 18 and preset("F", "demo").num_ws == 8
+
+
+def test_config_diff_lists_what_a_row_changes():
+    from stylegan_tf.config import TABLE1_FIELDS, config_diff
+
+    for row, fields in TABLE1_FIELDS.items():
+        previous = "ABCDEF"["ABCDEF".index(row) - 1]
+        lines = config_diff(previous, row).splitlines()
+        assert sorted(line.split(":")[0] for line in lines) == sorted(fields)
+    assert config_diff("E", "F") == "style_mixing_prob: 0.0 -> 0.9"
+    assert config_diff(preset("F", "demo"), preset("F", "demo")) == "(no difference)"
