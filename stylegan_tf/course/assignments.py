@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 
 __all__ = ["COURSE_ID", "CHAPTER_PATTERN", "CourseError", "notebook_dir", "find_chapters", "select_chapters",
-           "write_config", "generate_course", "nbgrader_api"]
+           "write_config", "generate_course", "nbgrader_api", "nbgrader_reason"]
 
 COURSE_ID = "stylegan-tf"
 CHAPTER_PATTERN = "0[1-8]_*.ipynb"  # the graded chapters; 00_tour is not an assignment
@@ -48,6 +48,14 @@ c.Execute.timeout = {timeout}
 
 class CourseError(ValueError):
     """A course folder or chapter selection that cannot be used; the message says what to do."""
+
+
+def nbgrader_reason(result):
+    """The line that explains a failed NbGraderAPI call (its last `SomeError: ...`), else its last log lines."""
+    lines = (result.get("log", "") + "\n" + result.get("error", "")).strip().splitlines()
+    reasons = [m.group(0) for line in lines for m in [re.search(r"\b\w+(Error|Exception): .*", line)]
+               if m and not m.group(0).startswith("NbGraderException")]
+    return reasons[-1] if reasons else " | ".join(line.strip() for line in lines[-3:])
 
 
 def nbgrader_api(course):
@@ -185,9 +193,8 @@ def generate_course(course, chapters=None, force=False, notebooks=None):
     for name in names:
         result = api.generate_assignment(name, force=True, create=True)
         if not result["success"]:
-            log = (result.get("log", "") + result.get("error", "")).strip().splitlines()
             raise CourseError(f"nbgrader could not generate the student version of {name}: "
-                              + " | ".join(log[-6:]) + f" (fix notebooks/{name}.ipynb)")
+                              f"{nbgrader_reason(result)} (fix {chosen[name[:2]]})")
         _check_student_version(course / "source" / name / f"{name}.ipynb",
                                course / "release" / name / f"{name}.ipynb")
     return names

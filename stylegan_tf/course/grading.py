@@ -12,7 +12,7 @@ import os
 import warnings
 from pathlib import Path
 
-from stylegan_tf.course.assignments import COURSE_ID, CourseError, nbgrader_api
+from stylegan_tf.course.assignments import COURSE_ID, CourseError, nbgrader_api, nbgrader_reason
 
 __all__ = ["FAST_ENV", "Score", "submitted_assignments", "autograde", "scores"]
 
@@ -85,8 +85,7 @@ def autograde(course, assignments=None, students=None, fast=False, force=False):
             for student in students or ["*"]:
                 result = api.autograde(name, student, force=force, create=True)
                 if not result["success"]:
-                    log = (result.get("log", "") + result.get("error", "")).strip().splitlines()
-                    failures.append(f"{name} ({student}): " + " | ".join(log[-4:]))
+                    failures.append(f"{name} ({student}): {nbgrader_reason(result)}")
     if failures:
         raise CourseError("nbgrader could not autograde " + "; ".join(failures)
                           + f" (the whole log: cd {course} && nbgrader autograde ASSIGNMENT --force)")

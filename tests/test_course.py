@@ -1,0 +1,238 @@
+"""course: nbgrader's own generate and autograde steps on temporary courses.
+
+Every chapter `notebooks/0[1-8]_*.ipynb`: the student version hides the solutions and hidden tests, the
+solution notebook scores full marks when autograded in fast mode and runs without an error (this is also
+the check that every chapter runs in fast mode), and the unanswered student version scores zero without
+an error outside the exercises (one chapter by default, all with `-m slow`). One `grade` call grades every
+submission the selected tests need, so a chapter's kernels start once per student. A synthetic two-exercise
+chapter checks the commands themselves and their error messages in seconds.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from stylegan_tf.course import find_chapters, scores
+from stylegan_tf.course.__main__ import main
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+CHAPTERS = {path.stem: path for path in find_chapters(NOTEBOOK_DIR).values()}
+BLANK_BY_DEFAULT = next(iter(CHAPTERS), None)  # the chapter whose unanswered version is graded in the default run
+SOLUTION, BLANK = "solution", "blank"  # the two student ids of the graded course
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+
+
+def _course(*args, env=None, timeout=600):
+    """Runs `python -m stylegan_tf.course ARGS` in a fresh process; returns the CompletedProcess."""
+    return subprocess.run([sys.executable, "-m", "stylegan_tf.course", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, env=dict(os.environ, **(env or {})))
+
+
+def _nbgrader(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def _is_exercise(cell):
+    return bool(_nbgrader(cell).get("solution") or _nbgrader(cell).get("grade"))
+
+
+def _errors(nb, keep=lambda cell: True):
+    """(cell index, ename) of every error output of the cells `keep` selects."""
+    return [(i, out.get("ename")) for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and keep(cell)
+            for out in cell.get("outputs", []) if out.output_type == "error"]
+
+
+# ---- the commands, on a synthetic chapter (numpy only, so its kernels start and finish in seconds) ----
+
+def _solution_cell(grade_id, source):
+    return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {
+        "grade": False, "grade_id": grade_id, "locked": False, "schema_version": 3, "solution": True, "task": False}})
+
+
+def _test_cell(grade_id, source, points):
+    return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {
+        "grade": True, "grade_id": grade_id, "locked": True, "points": points, "schema_version": 3,
+        "solution": False, "task": False}})
+
+
+def _write_chapter(folder, name="01_sample", marked=True):
+    """A chapter following the conventions: fast-mode line, two exercises, a cell after them."""
+    solution = ('def pixel_norm(x, eps=1e-8):\n    """x / sqrt(mean(x**2) + eps) over the last axis."""\n'
+                '    ### BEGIN SOLUTION\n    return x / np.sqrt(np.mean(x ** 2, axis=-1, keepdims=True) + eps)\n'
+                '    ### END SOLUTION')
+    cells = [
+        nbformat.v4.new_markdown_cell("# 01 · A sample chapter"),
+        nbformat.v4.new_code_cell('import os\nimport numpy as np\n\n'
+                                  'SMOKE = os.environ.get("STYLEGAN_TF_SMOKE") == "1"\nprint(f"SMOKE={SMOKE}")'),
+        _solution_cell("ex1_pixel_norm", solution) if marked else nbformat.v4.new_code_cell(solution),
+        _test_cell("ex1_pixel_norm_tests", "np.testing.assert_allclose(pixel_norm(np.ones((2, 3))), 1.0)\n"
+                   "### BEGIN HIDDEN TESTS\nx_hidden = np.arange(1.0, 7.0).reshape(2, 3)\n"
+                   "np.testing.assert_allclose(pixel_norm(x_hidden), x_hidden / np.sqrt((x_hidden ** 2).mean(-1, "
+                   "keepdims=True) + 1e-8))\n### END HIDDEN TESTS", 2),
+        _solution_cell("ex2_truncate", 'def truncate(w, w_avg, psi):\n    ### BEGIN SOLUTION\n'
+                       '    return w_avg + psi * (w - w_avg)\n    ### END SOLUTION'),
+        _test_cell("ex2_truncate_tests", "assert truncate(1.0, 0.0, 0.5) == 0.5\n### BEGIN HIDDEN TESTS\n"
+                   "assert truncate(3.0, 1.0, 0.0) == 1.0\n### END HIDDEN TESTS", 1),
+        nbformat.v4.new_code_cell("print('after the exercises:', np.ones(2).sum())"),
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / f"{name}.ipynb")
+    return folder
+
+
+def _submit(course, student, assignment, notebook):
+    """Puts a notebook where `nbgrader collect` puts a submission."""
+    target = Path(course) / "submitted" / student / assignment
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(notebook, target / f"{assignment}.ipynb")
+
+
+def test_generate_and_grade_a_course(tmp_path):
+    notebooks = _write_chapter(tmp_path / "notebooks")
+    course = tmp_path / "course"
+    proc = _course("generate", "--course", course, "--notebooks", notebooks)
+    assert proc.returncode == 0, proc.stderr
+    assert "student versions in" in proc.stdout and "01_sample" in proc.stdout
+    config = (course / "nbgrader_config.py").read_text()
+    assert 'course_id = "stylegan-tf"' in config and 'os.path.join(c.CourseDirectory.root, "exchange")' in config
+    source = nbformat.read(course / "source" / "01_sample" / "01_sample.ipynb", as_version=4)
+    assert source == nbformat.read(notebooks / "01_sample.ipynb", as_version=4)  # the chapter, unchanged
+    student = (course / "release" / "01_sample" / "01_sample.ipynb").read_text()
+    assert "raise NotImplementedError()" in student and "x_hidden" not in student and "w_avg + psi" not in student
+    assert not any(marker in student for marker in MARKERS)
+    assert (course / "gradebook.db").exists()
+
+    _submit(course, SOLUTION, "01_sample", course / "source" / "01_sample" / "01_sample.ipynb")
+    _submit(course, BLANK, "01_sample", course / "release" / "01_sample" / "01_sample.ipynb")
+    proc = _course("grade", "--course", course, "--chapters", "1")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == ["student", "assignment", "score"]
+    assert lines[1].split() == ["blank", "01_sample", "0", "/", "3", "failed:", "ex1_pixel_norm_tests,",
+                                "ex2_truncate_tests"]
+    assert lines[2].split() == ["solution", "01_sample", "3", "/", "3"]
+    autograded = nbformat.read(course / "autograded" / BLANK / "01_sample" / "01_sample.ipynb", as_version=4)
+    assert _errors(autograded, keep=lambda cell: not _is_exercise(cell)) == []  # the grader ran every other cell
+    assert "after the exercises: 2.0" in str(autograded.cells[-1].outputs)
+
+
+def test_generate_refuses_unknown_chapters_and_existing_courses(tmp_path, capsys):
+    notebooks = _write_chapter(tmp_path / "notebooks")
+    course = tmp_path / "course"
+    assert main(["generate", "--course", str(course), "--notebooks", str(notebooks), "--chapters", "09"]) == 2
+    assert "unknown chapter '09': choose from 01 (01_sample in" in capsys.readouterr().err
+    assert main(["generate", "--course", str(course), "--notebooks", str(tmp_path / "none")]) == 2
+    assert "notebook folder" in capsys.readouterr().err
+    (course / "source").mkdir(parents=True)
+    (course / "nbgrader_config.py").write_text("c = get_config()\n")
+    assert main(["generate", "--course", str(course), "--notebooks", str(notebooks)]) == 2
+    assert "already holds a course: pass --force" in capsys.readouterr().err
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    assert main(["generate", "--course", str(other), "--notebooks", str(notebooks)]) == 2
+    assert "is not an nbgrader course" in capsys.readouterr().err
+    assert main(["grade", "--course", str(tmp_path / "nowhere")]) == 2
+    assert "is not a course (no nbgrader_config.py)" in capsys.readouterr().err
+    assert main(["grade", "--course", str(course)]) == 2
+    assert "collect them first" in capsys.readouterr().err
+
+
+def test_generate_refuses_a_solution_outside_a_solution_cell(tmp_path, capsys):
+    notebooks = _write_chapter(tmp_path / "notebooks", marked=False)
+    assert main(["generate", "--course", str(tmp_path / "course"), "--notebooks", str(notebooks)]) == 2
+    err = capsys.readouterr().err
+    assert "could not generate the student version of 01_sample: RuntimeError: Solution region detected in a " \
+           "non-solution cell" in err and "(fix " in err, err
+
+
+# ---- the chapters ----
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A course of every chapter, generated by the command."""
+    course = tmp_path_factory.mktemp("course") / "course"
+    proc = _course("generate", "--course", course)
+    assert proc.returncode == 0, proc.stderr
+    return course
+
+
+def _needed(session):
+    """(chapter, student) pairs the selected tests of this module grade."""
+    wanted = {"test_solution_scores_full_marks": SOLUTION, "test_unanswered_student_version_scores_zero": BLANK}
+    return sorted({(item.callspec.params["chapter"], wanted[item.originalname]) for item in session.items
+                   if item.module.__name__ == __name__ and item.originalname in wanted})
+
+
+@pytest.fixture(scope="module")
+def graded(course, request, tmp_path_factory):
+    """Autogrades, in one `grade --fast` call, every submission the selected tests need; returns a lookup."""
+    state = {}
+
+    def lookup(chapter, student):
+        if not state:
+            needed = _needed(request.session)
+            for name, who in needed:
+                folder = "source" if who == SOLUTION else "release"
+                _submit(course, who, name, course / folder / name / f"{name}.ipynb")
+            env = {"STYLEGAN_TF_DATA_DIR": str(tmp_path_factory.mktemp("data"))}
+            proc = _course("grade", "--course", course, "--fast", "--chapters", *sorted({n for n, _ in needed}),
+                           env=env, timeout=3600)
+            state["output"] = proc.stdout + proc.stderr
+            state["scores"] = {(s.assignment, s.student): s for s in scores(course)}
+        score = state["scores"].get((chapter, student))
+        assert score is not None, f"{chapter} ({student}) was not graded:\n{state['output'][-3000:]}"
+        path = course / "autograded" / student / chapter / f"{chapter}.ipynb"
+        return score, nbformat.read(path, as_version=4)
+
+    return lookup
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_student_version_hides_solutions_and_hidden_tests(course, chapter):
+    source = nbformat.read(CHAPTERS[chapter], as_version=4)
+    student = nbformat.read(course / "release" / chapter / f"{chapter}.ipynb", as_version=4)
+    text = "\n".join(cell.source for cell in student.cells)
+    assert not [m for m in MARKERS if m in text], f"{chapter}: a marker survived in the student version"
+    by_id = {_nbgrader(cell).get("grade_id"): cell for cell in student.cells if _nbgrader(cell)}
+    tests = [cell for cell in source.cells if _nbgrader(cell).get("grade")]
+    assert len(tests) >= 3, f"{chapter}: {len(tests)} graded test cells, the course needs at least three"
+    for cell in source.cells:
+        meta = _nbgrader(cell)
+        if not (meta.get("solution") or meta.get("grade")):
+            continue
+        begin, end = (MARKERS[0], MARKERS[1]) if meta.get("solution") else (MARKERS[2], MARKERS[3])
+        assert begin in cell.source, f"{chapter} {meta['grade_id']}: no {begin!r} region"
+        secret = cell.source.split(begin, 1)[1].split(end, 1)[0].splitlines()[1:]
+        public = set(line.strip() for line in cell.source.replace("\n".join(secret), "").splitlines())
+        shown = set(line.strip() for line in by_id[meta["grade_id"]].source.splitlines())
+        leaked = {line.strip() for line in secret} & shown - public - {""}
+        assert not leaked, f"{chapter} {meta['grade_id']}: the student version shows {sorted(leaked)}"
+        if meta.get("solution"):
+            assert "raise NotImplementedError()" in by_id[meta["grade_id"]].source
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_solution_scores_full_marks(graded, chapter):
+    score, nb = graded(chapter, SOLUTION)
+    assert score.max_score >= 3 and score.score == score.max_score, f"{chapter}: failed {score.failed}"
+    assert _errors(nb) == [], f"{chapter}: the solution notebook raised in fast mode"
+    first = next(cell for cell in nb.cells if cell.cell_type == "code")
+    assert "SMOKE=True" in str(first.outputs), f"{chapter}: the first code cell must print SMOKE=True in fast mode"
+
+
+@pytest.mark.parametrize("chapter", [pytest.param(name, marks=() if name == BLANK_BY_DEFAULT else pytest.mark.slow)
+                                     for name in CHAPTERS])
+def test_unanswered_student_version_scores_zero(graded, chapter):
+    score, nb = graded(chapter, BLANK)
+    assert score.max_score > 0 and score.score == 0, f"{chapter}: the blank version scored {score.score}"
+    outside = _errors(nb, keep=lambda cell: not _is_exercise(cell))
+    assert outside == [], (f"{chapter}: cells outside the exercises failed without the answers {outside}: "
+                           f"use the library's function after an exercise, not the student's")
