@@ -12,7 +12,7 @@ import os
 import warnings
 from pathlib import Path
 
-from stylegan_tf.course.assignments import COURSE_ID, CourseError, nbgrader_api, nbgrader_reason
+from stylegan_tf.course.assignments import INSTALL_HINT, COURSE_ID, CourseError, nbgrader_api, nbgrader_reason
 
 __all__ = ["FAST_ENV", "Score", "submitted_assignments", "autograde", "scores"]
 
@@ -94,8 +94,10 @@ def autograde(course, assignments=None, students=None, fast=False, force=False):
 
 def scores(course, assignments=None):
     """The gradebook's scores of the autograded submissions in `course` (default: all), as `Score`s."""
-    from nbgrader.api import Gradebook
-
+    try:
+        from nbgrader.api import Gradebook
+    except ImportError as e:
+        raise ImportError(f"the course tools need nbgrader ({e}): {INSTALL_HINT}") from None
     db_url = f"sqlite:///{Path(course).resolve() / 'gradebook.db'}"
     out = []
     with Gradebook(db_url, COURSE_ID) as gb:
