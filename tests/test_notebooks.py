@@ -26,17 +26,19 @@ def test_notebook_is_committed_stripped(path):
 
 
 def test_tour_runs_in_fast_mode(tmp_path, monkeypatch):
-    """Executes notebooks/00_tour.ipynb in a fresh kernel with STYLEGAN_TF_SMOKE=1 (about a minute here)."""
+    """Executes notebooks/00_tour.ipynb in a fresh kernel with STYLEGAN_TF_SMOKE=1, on the shipped F model."""
     from nbclient import NotebookClient
 
     monkeypatch.setenv("STYLEGAN_TF_SMOKE", "1")
     monkeypatch.setenv("STYLEGAN_TF_DATA_DIR", str(tmp_path / "data"))  # the tiny dataset is made here, not in data/
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("STYLEGAN_TF_RUN", str(tmp_path / "no_run"))  # no run folder: the tour loads the shipped F
     nb = nbformat.read(NOTEBOOK_DIR / "00_tour.ipynb", as_version=4)
     client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
     client.execute()  # raises CellExecutionError naming the failing cell
     text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "SMOKE=True" in text  # the kernel saw the fast-mode switch
+    assert "loaded the shipped row F model" in text
     assert "'generate', 'mapping', 'serving_default', 'style_mix', 'synthesis'" in text  # the reloaded export
 
 
