@@ -181,7 +181,7 @@ SCALES = {
     "demo": dict(
         resolution=32,
         fmap_base=256, fmap_max=64,  # channels 64 / 64 / 32 / 16 at 4 / 8 / 16 / 32 px
-        z_dim=64, w_dim=64, mapping_layers=4,
+        z_dim=64, w_dim=64, mapping_layers=4,  # the mapping network of rows C-F (A and B have none)
         # 10 + 10 kimg per resolution from 8 px, 60 kimg: more of a short budget where images are cheap
         lod_initial_resolution=8, lod_training_kimg=10.0, lod_transition_kimg=10.0, total_kimg=60.0,
         # minibatch 16 at lr 0.002: twice the updates of minibatch 32 for the same images (the official
@@ -218,7 +218,10 @@ def preset(name: str, scale: str = "official", **overrides) -> StyleGANConfig:
     unknown = sorted(set(overrides) - set(field_names()))
     if unknown:
         raise ValueError(f"unknown config field(s) {unknown}; allowed: {', '.join(field_names())}")
-    return replace(PRESETS[name], **{**SCALES[scale], **overrides})
+    fields = dict(SCALES[scale])
+    if PRESETS[name].mapping_layers == 0:  # rows A and B have no mapping network at any scale (Table 1):
+        fields.pop("mapping_layers", None)  # a scale sizes the network of C-F, it does not add one
+    return replace(PRESETS[name], **{**fields, **overrides})
 
 
 def config_table() -> str:

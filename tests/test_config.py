@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from stylegan_tf import PRESETS, StyleGANConfig, preset
+from stylegan_tf import PRESETS, SCALES, StyleGANConfig, preset
 from stylegan_tf.config import TABLE1_FIELDS, parse_override
 
 
@@ -95,8 +95,10 @@ def test_every_named_config_is_a_row_at_a_scale(capsys):
     for row in PRESETS:
         for scale, fields in SCALES.items():
             cfg = preset(row, scale)
-            assert all(getattr(cfg, k) == v for k, v in fields.items())
-            table1 = {f: getattr(PRESETS[row], f) for f in ("use_styles", "const_input", "use_noise", "loss")}
+            sized = {k: v for k, v in fields.items() if not (k == "mapping_layers" and row in "AB")}
+            assert all(getattr(cfg, k) == v for k, v in sized.items())
+            table1 = {f: getattr(PRESETS[row], f)
+                      for f in ("use_styles", "const_input", "use_noise", "loss", "mapping_layers" if row in "AB" else "loss")}
             assert all(getattr(cfg, k) == v for k, v in table1.items())  # a scale never changes the row
     assert preset("F", "demo", resolution=64).resolution == 64  # overrides win over the scale
     with pytest.raises(ValueError, match="unknown scale 'huge'; choose one of official, demo, smoke, tiny"):
@@ -129,3 +131,18 @@ def test_config_diff_lists_what_a_row_changes():
         assert sorted(line.split(":")[0] for line in lines) == sorted(fields)
     assert config_diff("E", "F") == "style_mixing_prob: 0.0 -> 0.9"
     assert config_diff(preset("F", "demo"), preset("F", "demo")) == "(no difference)"
+
+
+@pytest.mark.parametrize("scale", ["official", "demo", "smoke", "tiny"])
+def test_every_scale_keeps_table_1_switches(scale):
+    """A scale sizes the networks; it never turns on a part that a row of Table 1 leaves out (regression:
+    the demo scale's 4-layer mapping network was given to rows A and B)."""
+    switches = ("mapping_layers", "use_styles", "use_pixel_norm", "use_instance_norm", "const_input", "use_noise",
+                "style_mixing_prob", "blur_filter", "loss")
+    for row in "AB":
+        cfg = preset(row, scale)
+        assert cfg.mapping_layers == 0 and not cfg.use_styles
+        assert {k: getattr(cfg, k) for k in switches if k != "mapping_layers"} == {
+            k: getattr(PRESETS[row], k) for k in switches if k != "mapping_layers"}
+    assert preset("A", scale, mapping_layers=2).mapping_layers == 2  # an explicit override still wins
+    assert preset("F", scale).mapping_layers == (SCALES[scale].get("mapping_layers") or PRESETS["F"].mapping_layers)
