@@ -11,7 +11,7 @@ Truncation follows `G(z)`: `psi=None` uses the model's default psi (config `trun
 `cutoff=None` its default cutoff (`truncation_cutoff`); psi=1 turns truncation off.
 
 Paper: Fig. 3 (style mixing, Sec. 3.1), Fig. 4 and Fig. 5 (stochastic variation, Sec. 3.2),
-Fig. 8 (truncation trick, appendix B). See notebooks/00_tour.ipynb.
+Fig. 8 (truncation trick, appendix B). See notebooks/00_tour.ipynb (all of them) and chapters 05-07.
 """
 
 import dataclasses

@@ -22,7 +22,7 @@ class AdaIN(keras.layers.Layer):
     (a style-based generator without instance norm).
 
     Paper: Sec. 2, Eq. 1. Introduced in Table 1, row C.
-    See notebooks/00_tour.ipynb.
+    Derived step by step in notebooks/03_mapping_and_styles.ipynb.
 
     Args:
         normalize: Apply instance norm before the modulation (official `use_instance_norm`).
