@@ -14,6 +14,7 @@ longer schedule (README.md, "Results": `--kimg` and `--set lod_training_kimg=...
 """
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -47,6 +48,23 @@ def install_command(row, seed):
     return f"python -m stylegan_tf.pretrained install runs/rows/{row}-seed{seed} {name}"
 
 
+@contextlib.contextmanager
+def _manifest_lock():
+    """Serialises read-modify-write of the manifest between processes (an install beside an evaluation)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: one process at a time is the user's job
+        yield
+        return
+    shipped.MODEL_DIR.mkdir(parents=True, exist_ok=True)
+    with open(shipped.MODEL_DIR / ".manifest.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _write_manifest(data):
     tmp = f"{shipped.MANIFEST}.tmp"
     with open(tmp, "w") as f:
@@ -75,6 +93,12 @@ def install(run_dir, name):
     target = shipped.MODEL_DIR / f"{name}.keras"
     shutil.copyfile(source, f"{target}.tmp")
     os.replace(f"{target}.tmp", target)
+    with _manifest_lock():
+        _record(name, row, seed, target, config)
+    print(f"installed {target} ({target.stat().st_size / 1e6:.2f} MB, sha256 {shipped.entry(name)['sha256'][:12]}...)")
+
+
+def _record(name, row, seed, target, config):
     data = _load_or_new()
     data["models"][name] = {
         "row": row, "seed": seed, "file": target.name, "sha256": shipped.sha256(target),
@@ -84,7 +108,6 @@ def install(run_dir, name):
     }
     data["models"] = dict(sorted(data["models"].items(), key=lambda kv: (len(kv[0]) > 1, kv[0])))
     _write_manifest(data)
-    print(f"installed {target} ({target.stat().st_size / 1e6:.2f} MB, sha256 {data['models'][name]['sha256'][:12]}...)")
 
 
 def metrics_for(name):
@@ -112,9 +135,10 @@ def evaluate(names, num_images, figure_dir=None):
             headline = {k: v for k, v in result.items() if k in (metric, "fd_probe_floor")} or {
                 k: round(v, 3) for k, v in result.items() if k.endswith("styles/coarse factors")}
             print(f"{name:9s} {metric:15s} {headline}  ({time.time() - start:.0f} s)", flush=True)
-        data = shipped.manifest()  # read again: `install` may have added models meanwhile
-        data["models"][name]["metrics"] = results
-        _write_manifest(data)  # after each model, so an interrupted evaluation keeps what it measured
+        with _manifest_lock():  # read again: `install` may have added models meanwhile
+            data = shipped.manifest()
+            data["models"][name]["metrics"] = results
+            _write_manifest(data)  # after each model, so an interrupted evaluation keeps what it measured
 
 
 def real_floor(num_images):
@@ -122,10 +146,11 @@ def real_floor(num_images):
     would score. FD_probe's floor comes with each fd_probe result."""
     from stylegan_tf.metrics import calc_metric
 
-    data = shipped.manifest()
     result = calc_metric("swd", None, f"{RECIPE['data']}:{2 * num_images}", num_images=num_images, resolution=32)
-    data["real_vs_real"] = {"swd": round(result["swd"], 4), "num_images": num_images}
-    _write_manifest(data)
+    with _manifest_lock():
+        data = shipped.manifest()
+        data["real_vs_real"] = {"swd": round(result["swd"], 4), "num_images": num_images}
+        _write_manifest(data)
     print(f"real vs real: SWD {result['swd']:.2f} ({num_images} images each)")
 
 
