@@ -29,7 +29,7 @@ from stylegan_tf.metrics.frechet import feature_statistics, frechet_distance
 from stylegan_tf.metrics.probe import load_probe, probe_outputs
 from stylegan_tf.metrics.sampling import generated_images, real_images
 
-__all__ = ["probe_features", "generated_outputs", "real_outputs", "fd_probe"]
+__all__ = ["probe_features", "generated_outputs", "real_outputs", "fd_between", "fd_probe"]
 
 
 def probe_features(batches, keys=("features",)):
