@@ -39,11 +39,11 @@ ROWS = [f"{p}-{r}-{w}" for w in ("demo", "official") for p in ("B", "F") for r i
 BATCH = 16
 
 
-def row_config(name, xla=False, mixed_precision=False):
+def row_config(name, xla=False, mixed_precision=False, batch=BATCH):
     from stylegan_tf import SCALES, preset
 
     p, r, widths = name.split("-")
-    kw = dict(resolution=int(r), xla=xla, mixed_precision=mixed_precision, minibatch_base=BATCH, minibatch_dict={})
+    kw = dict(resolution=int(r), xla=xla, mixed_precision=mixed_precision, minibatch_base=batch, minibatch_dict={})
     if widths == "demo":
         kw.update({k: SCALES["demo"][k] for k in ("fmap_base", "fmap_max", "z_dim", "w_dim", "mapping_layers")})
     return preset(p, **kw)
@@ -66,24 +66,24 @@ def _sync(out):
             v.numpy()
 
 
-def measure(name, steps, warmup, xla, mixed_precision, breakdown):
+def measure(name, steps, warmup, xla, mixed_precision, breakdown, batch=BATCH):
     import tensorflow as tf
 
     from stylegan_tf.training.losses import d_logistic
     from stylegan_tf.training.trainer import Trainer
 
-    cfg = row_config(name, xla, mixed_precision)
+    cfg = row_config(name, xla, mixed_precision, batch)
     trainer = Trainer(cfg)
     for net in (trainer.G, trainer.D, trainer.G_ema):
         net.lod.assign(0.0)
     R = cfg.resolution
-    reals = tf.random.stateless_uniform([BATCH, R, R, 3], [1, 2], -1.0, 1.0)
-    step = trainer.train_step(R, BATCH)
+    reals = tf.random.stateless_uniform([batch, R, R, 3], [1, 2], -1.0, 1.0)
+    step = trainer.train_step(R, batch)
     t0 = time.perf_counter()
     _sync(step(reals))  # trace + compile + first step
     first = time.perf_counter() - t0
     wall, cpu = _timed(lambda: step(reals), steps, max(warmup - 1, 0))
-    n = steps * BATCH
+    n = steps * batch
     result = {"row": name, "img_per_s": n / wall, "cpu_s_per_img": cpu / n, "s_per_step": wall / steps,
               "first_step_s": first, "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
               "G_params": trainer.G.count_params(), "D_params": trainer.D.count_params()}
@@ -93,7 +93,7 @@ def measure(name, steps, warmup, xla, mixed_precision, breakdown):
         # the parts of the step, through the trainer's own loss object (the one training forward pass)
         loss, G, D = trainer.loss, trainer.G, trainer.D
         jit = bool(xla) or None
-        draws = lambda: loss.draw(tf.constant([3, 4], tf.int64), BATCH, R)  # noqa: E731
+        draws = lambda: loss.draw(tf.constant([3, 4], tf.int64), batch, R)  # noqa: E731
 
         @tf.function(jit_compile=jit)
         def g_part():
@@ -133,21 +133,22 @@ def main(argv=None):
     ap.add_argument("--xla", action="store_true", help="jit_compile the step")
     ap.add_argument("--mixed-precision", action="store_true", help="mixed_float16 policy (for GPUs)")
     ap.add_argument("--breakdown", action="store_true", help="also time G fwd+bwd, D fwd+bwd without/with R1")
+    ap.add_argument("--batch", type=int, default=BATCH, help=f"minibatch of every row (default {BATCH})")
     ap.add_argument("--json", action="store_true", help="print one JSON object per row instead of a table")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     if args.child:  # one row, in its own process
         print("RESULT " + json.dumps(measure(args.child, args.steps, args.warmup, args.xla, args.mixed_precision,
-                                             args.breakdown)), flush=True)
+                                             args.breakdown, args.batch)), flush=True)
         return 0
     rows = [r for r in ROWS if not args.only or any(o in r for o in args.only)]
     if not rows:
         raise SystemExit(f"--only {args.only}: no row matches; rows are {', '.join(ROWS)}")
-    flags = [f"--steps={args.steps}", f"--warmup={args.warmup}"] + [
+    flags = [f"--steps={args.steps}", f"--warmup={args.warmup}", f"--batch={args.batch}"] + [
         f for f, on in (("--xla", args.xla), ("--mixed-precision", args.mixed_precision),
                         ("--breakdown", args.breakdown)) if on]
-    print(f"batch {BATCH}, {args.steps} timed steps after {args.warmup} warm-up, xla={args.xla}, "
+    print(f"batch {args.batch}, {args.steps} timed steps after {args.warmup} warm-up, xla={args.xla}, "
           f"mixed_precision={args.mixed_precision}, {os.cpu_count()} CPUs", flush=True)
     header = f"{'row':18s} {'img/s':>8s} {'CPU-s/img':>9s} {'s/step':>8s} {'1st step s':>10s} {'peak RSS MiB':>12s}"
     if not args.json:

@@ -47,3 +47,28 @@ def test_generator_rows_and_silent_noise(tmp_path, monkeypatch):
         assert out[f"noise{i}/smiling"] == 0.0 and out[f"style{i}/smiling"] >= 0.0
     assert np.isfinite([v for v in out.values()]).all()
     assert out["noise/fine factors"] == 0.0 and out["num_images"] == 16
+
+
+def _means(coarse_on_coarse, fine_on_fine, noise):
+    """Group means where every off-target entry is 0.2 (see `group_means`)."""
+    out = {f"{g} styles/{s} factors": 0.2 for g in ("coarse", "middle", "fine") for s in ("coarse", "middle", "fine")}
+    out["coarse styles/coarse factors"] = coarse_on_coarse
+    out["fine styles/fine factors"] = fine_on_fine
+    out.update({f"noise/{s} factors": noise for s in ("coarse", "middle", "fine")})
+    return out
+
+
+@pytest.mark.parametrize("args, expected", [
+    ((0.5, 0.5, 0.01), (1, 1, 1, 1)),  # the paper's block pattern
+    ((0.19, 0.5, 0.01), (0, 1, 1, 0)),  # coarse styles do not lead on pose (our first demo models)
+    ((0.5, 0.2, 0.01), (1, 0, 1, 0)),  # a tie is not a lead
+    ((0.5, 0.5, 0.05), (1, 1, 0, 0)),  # noise that moves factors
+])
+def test_separation_test_checks_each_claim(args, expected):
+    out = FC.separation_test(_means(*args))
+    assert [out[f"separation/{k}"] for k in ("coarse", "fine", "noise")] + [out["separation"]] == list(expected)
+
+
+def test_separation_test_skips_a_missing_middle_group():
+    means = {k: v for k, v in _means(0.5, 0.5, 0.0).items() if not k.startswith("middle")}
+    assert FC.separation_test(means)["separation"] == 1.0

@@ -16,7 +16,9 @@ Registered metric (see `stylegan_tf.metrics.calc_metric`):
     "factor_control" -> {"<input>/<factor>" for every entry ("style3/smiling", "noise0/head_x"),
                          "<group> styles/<scale> factors" and "noise/<scale> factors" (the group means
                          with the groups of `generation.figures.style_ranges` and the factors' scales
-                         in `data.faces.FACTORS`), "num_images"}; `figure=PATH` also writes the heatmap.
+                         in `data.faces.FACTORS`), "separation/coarse", "separation/fine", "separation/noise",
+                         "separation" (1.0 pass, 0.0 fail: `separation_test`), "num_images"};
+                         `figure=PATH` also writes the heatmap.
 
 Paper: Karras et al. 2019, Sec. 3.1 and Fig. 3 (styles by scale), Sec. 3.2 and Fig. 4-5 (noise).
 """
@@ -27,8 +29,10 @@ from stylegan_tf.data import faces
 from stylegan_tf.metrics import register_metric
 from stylegan_tf.metrics.probe import CIRCULAR, PROBE_FACTORS, predict_factors
 
-__all__ = ["spread", "factor_change", "renderer_matrix", "generator_matrix", "group_means", "save_heatmap",
-           "factor_control"]
+__all__ = ["spread", "factor_change", "renderer_matrix", "generator_matrix", "group_means", "separation_test",
+           "save_heatmap", "factor_control"]
+
+NOISE_SILENT = 0.05  # "noise moves neither": a noise group mean below this (the probe's noise is about 0.01)
 
 _SCALE = {f[0]: f[4] for f in faces.FACTORS}
 
@@ -122,6 +126,31 @@ def group_means(matrix, row_groups):
     return out
 
 
+def separation_test(means, noise_silent=NOISE_SILENT):
+    """The paper's separation claim as three checks on `group_means` (Sec. 3.1, Fig. 3; Sec. 3.2):
+
+        coarse   coarse styles move the coarse factors (head position, turn, size, shape) more than
+                 the middle styles and more than the fine styles do
+        fine     fine styles move the fine factors (skin tone, hair colour, background hue) more than
+                 the coarse and the middle styles do
+        noise    no noise group moves any scale of factor by `noise_silent` or more
+
+    A group that does not exist (no middle styles below 16 px) is skipped. Returns
+    {"separation/coarse", "separation/fine", "separation/noise", "separation"}: 1.0 pass, 0.0 fail.
+    """
+    def beats(group, others, scale):
+        mine = means[f"{group} styles/{scale} factors"]
+        return all(mine > means[f"{o} styles/{scale} factors"] for o in others
+                   if f"{o} styles/{scale} factors" in means)
+
+    checks = {"coarse": beats("coarse", ("middle", "fine"), "coarse"),
+              "fine": beats("fine", ("coarse", "middle"), "fine"),
+              "noise": all(v < noise_silent for k, v in means.items() if k.startswith("noise/"))}
+    out = {f"separation/{k}": float(v) for k, v in checks.items()}
+    out["separation"] = float(all(checks.values()))
+    return out
+
+
 def save_heatmap(path, matrix, row_names, title=""):
     """Writes M as an annotated heatmap PNG (rows: inputs, columns: PROBE_FACTORS grouped by scale)."""
     import matplotlib
@@ -159,6 +188,7 @@ def factor_control(G, data, num_images=256, seed=0, batch_size=32, figure=None, 
     groups = {f"{g} styles": r for g, r in style_ranges(G.num_ws).items()}
     groups["noise"] = range(G.num_ws, len(names))
     result.update(group_means(matrix, groups))
+    result.update(separation_test(result))
     if figure:
         save_heatmap(figure, matrix, names, f"factor control, {num_images} images")
     result["num_images"] = int(num_images)
@@ -181,6 +211,9 @@ def main(argv=None):
 
         out = factor_control(load_generator(args.model), args.data, args.num_images, figure=args.out)
         print("\n".join(f"{k:32s} {v:.3f}" for k, v in out.items() if "/" in k and " " in k))
+        print("separation test:", ", ".join(f"{k.split('/')[-1]} {'pass' if out[k] else 'fail'}"
+                                            for k in ("separation/coarse", "separation/fine", "separation/noise",
+                                                      "separation")))
     else:
         matrix, rows = renderer_matrix(args.num_images)
         save_heatmap(args.out, matrix, rows, f"factor control of the renderer, {args.num_images} images")
