@@ -72,3 +72,13 @@ def test_separation_test_checks_each_claim(args, expected):
 def test_separation_test_skips_a_missing_middle_group():
     means = {k: v for k, v in _means(0.5, 0.5, 0.0).items() if not k.startswith("middle")}
     assert FC.separation_test(means)["separation"] == 1.0
+
+
+def test_renderer_bands_say_where_each_factor_lies():
+    """Shares sum to 1; a background hue change is coarse in space, an eye-spacing change fine, at 32 px."""
+    shares, bands, rms, rows = FC.renderer_bands(num_images=32, seed=0, resolution=32)
+    assert bands == ["<=8px", "16px", "32px"] and rows == list(faces.FACTOR_NAMES)
+    np.testing.assert_allclose(shares.sum(1), 1.0, atol=1e-6)
+    assert shares[rows.index("background_hue"), 0] > 0.8
+    assert shares[rows.index("eye_spacing"), -1] > 0.5
+    assert (rms > 0).all()

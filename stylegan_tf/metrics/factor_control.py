@@ -29,7 +29,7 @@ from stylegan_tf.data import faces
 from stylegan_tf.metrics import register_metric
 from stylegan_tf.metrics.probe import CIRCULAR, PROBE_FACTORS, predict_factors
 
-__all__ = ["spread", "factor_change", "renderer_matrix", "generator_matrix", "group_means", "separation_test",
+__all__ = ["spread", "factor_change", "renderer_matrix", "renderer_bands", "generator_matrix", "group_means", "separation_test",
            "save_heatmap", "factor_control"]
 
 NOISE_SILENT = 0.05  # "noise moves neither": a noise group mean below this (the probe's noise is about 0.01)
@@ -76,6 +76,43 @@ def renderer_matrix(num_images=512, seed=0, resolution=32):
         edited[name] = other[name]
         rows.append(factor_change(before, predict_factors(_render(edited, resolution)), scale))
     return np.stack(rows), list(faces.FACTOR_NAMES)
+
+
+def renderer_bands(num_images=256, seed=0, resolution=32):
+    """Where in scale each factor's change lies: the share of its energy in each resolution band.
+
+    Resample one factor alone (as `renderer_matrix`) and split the difference image d = x' - x into
+    Laplacian bands: the part a 4-8 px layer can draw (d box-averaged to 8 px), then each doubling up
+    to `resolution`. A factor the paper calls coarse (pose, face shape) is a large-scale change on FFHQ;
+    this table says whether it is one in our data at `resolution`, which is what a style at a given
+    layer resolution can reach.
+
+    Returns:
+        (shares [len(FACTOR_NAMES), bands] with rows summing to 1, band names like "<=8px", "16px",
+        rms of d per factor [len(FACTOR_NAMES)], row names).
+    """
+    def down(a, r):
+        k = a.shape[1] // r
+        return a.reshape(len(a), r, k, r, k, a.shape[-1]).mean((2, 4))
+
+    def up(a):
+        k = resolution // a.shape[1]
+        return a.repeat(k, 1).repeat(k, 2)
+
+    levels = [r for r in (8, 16, 32, 64, 128) if r < resolution] + [resolution]
+    base, other = faces.sample_factors(num_images, seed), faces.sample_factors(num_images, seed + 1)
+    x = _render(base, resolution)
+    shares, rms = [], []
+    for name in faces.FACTOR_NAMES:
+        edited = base.copy()
+        edited[name] = other[name]
+        d = _render(edited, resolution) - x
+        parts = [up(down(d, r)) for r in levels]  # cumulative low-pass images, coarsest first
+        energy = [np.sum(parts[0] ** 2)] + [np.sum((b - a) ** 2) for a, b in zip(parts, parts[1:])]
+        shares.append(np.array(energy) / max(sum(energy), 1e-12))
+        rms.append(float(np.sqrt(np.mean(d ** 2))))
+    names = [f"<={levels[0]}px"] + [f"{r}px" for r in levels[1:]]
+    return np.stack(shares), names, np.array(rms), list(faces.FACTOR_NAMES)
 
 
 def generator_matrix(G, scale, num_images=256, seed=0, batch_size=32):
@@ -204,8 +241,18 @@ def main(argv=None):
     parser.add_argument("--model", help="run folder or .keras generator (default: the dataset's renderer)")
     parser.add_argument("--data", default="synthetic-faces")
     parser.add_argument("--num-images", type=int, default=512)
-    parser.add_argument("--out", required=True, help="PNG to write, e.g. docs/img/factor_control_renderer.png")
+    parser.add_argument("--out", help="PNG to write, e.g. docs/img/factor_control_renderer.png")
+    parser.add_argument("--bands", action="store_true",
+                        help="print where in scale each factor's change lies (renderer_bands) and exit")
     args = parser.parse_args(argv)
+    if args.bands:
+        shares, bands, rms, rows = renderer_bands(args.num_images)
+        print(f"{'factor':16s} {'rms':>6s} " + " ".join(f"{b:>6s}" for b in bands) + "   (share of the change's energy)")
+        for name, r, row in zip(rows, rms, shares):
+            print(f"{name:16s} {r:6.3f} " + " ".join(f"{v:6.2f}" for v in row))
+        return
+    if not args.out:
+        parser.error("--out is required (or --bands)")
     if args.model:
         from stylegan_tf.generation.figures import load_generator
 
