@@ -96,3 +96,17 @@ def test_missing_manifest_says_how_to_restore(tmp_path, monkeypatch):
     monkeypatch.setattr(pretrained, "MANIFEST", tmp_path / "manifest.json")
     with pytest.raises(FileNotFoundError, match="reinstall the package"):
         pretrained.names()
+
+
+def test_separation_table_marks_each_claim_from_the_stored_group_means():
+    """`tables` prints the separation test of every model with a factor-control matrix, and only those."""
+    groups = {f"{g} styles/{s} factors": 0.2 for g in ("coarse", "middle", "fine") for s in ("coarse", "middle", "fine")}
+    noise = {f"noise/{s} factors": 0.01 for s in ("coarse", "middle", "fine")}
+    good = {**groups, **noise, "coarse styles/coarse factors": 0.5, "fine styles/fine factors": 0.5}
+    no_pose = {**good, "coarse styles/coarse factors": 0.1}
+    data = {"models": {"good": {"metrics": {"factor_control": good}}, "no_pose": {"metrics": {"factor_control": no_pose}},
+                       "unmeasured": {"metrics": {"fd_probe": {"fd_probe": 1.0}}}}}
+    lines = build.separation_markdown(data).splitlines()
+    assert len(lines) == 4 and not any("unmeasured" in ln for ln in lines)
+    assert lines[2] == "| good | 0.50 / 0.20 / 0.20 | 0.20 / 0.20 / 0.50 | 0.01 | pass | pass | pass |"
+    assert lines[3].startswith("| no_pose | 0.10 / 0.20 / 0.20 |") and lines[3].endswith("| fail | pass | pass |")

@@ -212,6 +212,26 @@ def table3_markdown(data):
     return "\n".join(lines)
 
 
+def separation_markdown(data):
+    """The separation test (`metrics.factor_control.separation_test`) of every model with a factor-control
+    matrix, as Markdown: each claim's two sides and its verdict."""
+    from stylegan_tf.metrics.factor_control import separation_test
+
+    lines = ["| model | coarse factors: coarse / middle / fine styles | fine factors: coarse / middle / fine styles "
+             "| noise, largest group | coarse | fine | noise |", "|---|---|---|---|---|---|---|"]
+    for name, e in data["models"].items():
+        means = {k: v for k, v in e.get("metrics", {}).get("factor_control", {}).items() if k.endswith(" factors")}
+        if not means:
+            continue
+        verdict = separation_test(means)
+        cells = [" / ".join(f"{means.get(f'{g} styles/{scale} factors', float('nan')):.2f}"
+                            for g in ("coarse", "middle", "fine")) for scale in ("coarse", "fine")]
+        noise = max(v for k, v in means.items() if k.startswith("noise/"))
+        marks = ["pass" if verdict[f"separation/{k}"] else "fail" for k in ("coarse", "fine", "noise")]
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} | {noise:.2f} | " + " | ".join(marks) + " |")
+    return "\n".join(lines)
+
+
 def format_list(data):
     lines = [f"{'name':9s} {'row':3s} {'seed':>4s} {'kimg':>5s} {'MB':>5s}  {'FD_probe':>8s} {'SWD':>7s}"]
     for name, e in data["models"].items():
@@ -238,7 +258,8 @@ def main(argv=None):
     p.add_argument("--figures", default=None, metavar="DIR", help="also write the factor-control heatmaps here")
     p = sub.add_parser("floor", help="SWD between two disjoint sets of reals (what a perfect generator scores)")
     p.add_argument("--num-images", type=int, default=10000)
-    sub.add_parser("tables", help="Table 1 and Table 3 on synthetic faces as Markdown, from the manifest")
+    sub.add_parser("tables", help="Table 1, Table 3 and the separation test on synthetic faces as Markdown, "
+                                  "from the manifest")
     p = sub.add_parser("figures", help="a labelled sample grid of every row")
     p.add_argument("--out", default="docs/img")
     args = parser.parse_args(argv)
@@ -255,7 +276,8 @@ def main(argv=None):
     elif args.command == "floor":
         real_floor(args.num_images)
     elif args.command == "tables":
-        print(table1_markdown(shipped.manifest()) + "\n\n" + table3_markdown(shipped.manifest()))
+        data = shipped.manifest()
+        print(table1_markdown(data) + "\n\n" + table3_markdown(data) + "\n\n" + separation_markdown(data))
     elif args.command == "figures":
         figures(args.out)
     return 0
