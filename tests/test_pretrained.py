@@ -106,7 +106,9 @@ def test_separation_table_marks_each_claim_from_the_stored_group_means():
     no_pose = {**good, "coarse styles/coarse factors": 0.1}
     data = {"models": {"good": {"metrics": {"factor_control": good}}, "no_pose": {"metrics": {"factor_control": no_pose}},
                        "unmeasured": {"metrics": {"fd_probe": {"fd_probe": 1.0}}}}}
+    data["models"]["no_noise"] = {"metrics": {"factor_control": groups}}  # rows C, D: no noise group
     lines = build.separation_markdown(data).splitlines()
-    assert len(lines) == 4 and not any("unmeasured" in ln for ln in lines)
+    assert len(lines) == 5 and not any("unmeasured" in ln for ln in lines)
+    assert lines[4].startswith("| no_noise |") and "| 0.00 |" in lines[4]
     assert lines[2] == "| good | 0.50 / 0.20 / 0.20 | 0.20 / 0.20 / 0.50 | 0.01 | pass | pass | pass |"
     assert lines[3].startswith("| no_pose | 0.10 / 0.20 / 0.20 |") and lines[3].endswith("| fail | pass | pass |")

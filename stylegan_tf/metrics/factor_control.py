@@ -29,8 +29,8 @@ from stylegan_tf.data import faces
 from stylegan_tf.metrics import register_metric
 from stylegan_tf.metrics.probe import CIRCULAR, PROBE_FACTORS, predict_factors
 
-__all__ = ["spread", "factor_change", "renderer_matrix", "renderer_bands", "generator_matrix", "group_means", "separation_test",
-           "save_heatmap", "factor_control"]
+__all__ = ["spread", "factor_change", "renderer_matrix", "renderer_bands", "generator_matrix", "group_means",
+           "separation_test", "save_heatmap", "factor_control"]
 
 NOISE_SILENT = 0.05  # "noise moves neither": a noise group mean below this (the probe's noise is about 0.01)
 
@@ -54,11 +54,15 @@ def factor_change(before, after, scale):
     return np.array([np.mean(np.abs(_diff(n, after[n], before[n]))) / max(scale[n], 1e-12) for n in PROBE_FACTORS])
 
 
+def _box_down(images, resolution):
+    """[N, R, R, C] -> [N, resolution, resolution, C], each pixel the mean of its R/resolution box."""
+    k = images.shape[1] // resolution
+    return images.reshape(len(images), resolution, k, resolution, k, images.shape[-1]).mean((2, 4))
+
+
 def _render(factors, resolution):
     images = faces.render_faces(factors, max(resolution, 64))  # drawn as the dataset: 64 px, then box levels
-    k = images.shape[1] // resolution
-    images = np.rint(images.reshape(len(images), resolution, k, resolution, k, 3).astype(np.float32).mean((2, 4)))
-    return images / 127.5 - 1
+    return np.rint(_box_down(images.astype(np.float32), resolution)) / 127.5 - 1
 
 
 def renderer_matrix(num_images=512, seed=0, resolution=32):
@@ -91,10 +95,6 @@ def renderer_bands(num_images=256, seed=0, resolution=32):
         (shares [len(FACTOR_NAMES), bands] with rows summing to 1, band names like "<=8px", "16px",
         rms of d per factor [len(FACTOR_NAMES)], row names).
     """
-    def down(a, r):
-        k = a.shape[1] // r
-        return a.reshape(len(a), r, k, r, k, a.shape[-1]).mean((2, 4))
-
     def up(a):
         k = resolution // a.shape[1]
         return a.repeat(k, 1).repeat(k, 2)
@@ -107,7 +107,7 @@ def renderer_bands(num_images=256, seed=0, resolution=32):
         edited = base.copy()
         edited[name] = other[name]
         d = _render(edited, resolution) - x
-        parts = [up(down(d, r)) for r in levels]  # cumulative low-pass images, coarsest first
+        parts = [up(_box_down(d, r)) for r in levels]  # cumulative low-pass images, coarsest first
         energy = [np.sum(parts[0] ** 2)] + [np.sum((b - a) ** 2) for a, b in zip(parts, parts[1:])]
         shares.append(np.array(energy) / max(sum(energy), 1e-12))
         rms.append(float(np.sqrt(np.mean(d ** 2))))

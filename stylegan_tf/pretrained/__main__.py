@@ -226,7 +226,7 @@ def separation_markdown(data):
         verdict = separation_test(means)
         cells = [" / ".join(f"{means.get(f'{g} styles/{scale} factors', float('nan')):.2f}"
                             for g in ("coarse", "middle", "fine")) for scale in ("coarse", "fine")]
-        noise = max(v for k, v in means.items() if k.startswith("noise/"))
+        noise = max((v for k, v in means.items() if k.startswith("noise/")), default=0.0)  # rows C, D: none
         marks = ["pass" if verdict[f"separation/{k}"] else "fail" for k in ("coarse", "fine", "noise")]
         lines.append(f"| {name} | {cells[0]} | {cells[1]} | {noise:.2f} | " + " | ".join(marks) + " |")
     return "\n".join(lines)
