@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from stylegan_tf import PRESETS, SCALES, StyleGANConfig, preset
-from stylegan_tf.config import TABLE1_FIELDS, parse_override
+from stylegan_tf.config import MAPPING_FIELDS, TABLE1_FIELDS, parse_override
 
 
 def changed_fields(a, b):
@@ -95,10 +95,10 @@ def test_every_named_config_is_a_row_at_a_scale(capsys):
     for row in PRESETS:
         for scale, fields in SCALES.items():
             cfg = preset(row, scale)
-            sized = {k: v for k, v in fields.items() if not (k == "mapping_layers" and row in "AB")}
+            sized = {k: v for k, v in fields.items() if not (k in MAPPING_FIELDS and row in "AB")}
             assert all(getattr(cfg, k) == v for k, v in sized.items())
-            table1 = {f: getattr(PRESETS[row], f)
-                      for f in ("use_styles", "const_input", "use_noise", "loss", "mapping_layers" if row in "AB" else "loss")}
+            table1 = {f: getattr(PRESETS[row], f) for f in ("use_styles", "const_input", "use_noise", "loss")
+                      + (MAPPING_FIELDS if row in "AB" else ())}  # A and B keep no mapping network, official lrmul
             assert all(getattr(cfg, k) == v for k, v in table1.items())  # a scale never changes the row
     assert preset("F", "demo", resolution=64).resolution == 64  # overrides win over the scale
     with pytest.raises(ValueError, match="unknown scale 'huge'; choose one of official, demo, smoke, tiny"):
@@ -108,6 +108,12 @@ def test_every_named_config_is_a_row_at_a_scale(capsys):
     assert all(f"  {row}  " in out for row in PRESETS) and all(f"  {s}" in out for s in SCALES)
     assert cli.main(["configs", "C", "demo"]) == 0
     assert StyleGANConfig.from_json(capsys.readouterr().out) == preset("C", "demo")
+
+
+def test_only_the_demo_scale_departs_from_the_official_mapping_rate():
+    # appendix C: the mapping network learns at 0.01 x lr; the 60-kimg CPU demo lets it learn at the full rate
+    assert preset("F").mapping_lrmul == preset("C", "smoke").mapping_lrmul == 0.01
+    assert [preset(row, "demo").mapping_lrmul for row in PRESETS] == [0.01, 0.01, 1.0, 1.0, 1.0, 1.0]  # A, B: unused
 
 
 def test_geometry_is_computed_in_one_place():

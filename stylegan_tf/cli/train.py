@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser):
     parser.description = (
         "Train a StyleGAN with progressive growing.\n\n"
         "The bare command trains preset F on the embedded synthetic-faces dataset at the CPU demo scale:\n"
-        "32x32, narrow widths (64/64/32/16 channels at 4/8/16/32 px, z = w = 64, 4 mapping layers),\n"
+        "32x32, narrow widths (64/64/32/16 channels at 4/8/16/32 px, z = w = 64, 4 mapping layers at the full\n"
+        "learning rate, mapping_lrmul 1.0 where the official code has 0.01),\n"
         "10 + 10 kimg per resolution from 8x8, minibatch 16 at lr 0.002, 60 kimg in all (README.md gives its measured time).\n"
         "--defaults official starts from the NVlabs FFHQ values instead (full widths, 600 + 600 kimg per\n"
         "resolution, minibatch 256 -> 32, 25,000 kimg). `python -m stylegan_tf configs` prints every named config.\n\n"

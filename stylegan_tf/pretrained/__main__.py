@@ -29,7 +29,7 @@ RECIPE = {
     "data": "synthetic-faces",
     "what": "G_ema of `python -m stylegan_tf train --preset ROW --seed SEED` (demo scale: 32x32 synthetic faces, "
             "channels 64/64/32/16, z = w = 64, 10 + 10 kimg per resolution from 8 px, minibatch 16, lr 0.002, "
-            "60 kimg)",
+            "mapping network at the full rate (mapping_lrmul 1.0, rows C-F), 60 kimg)",
 }
 # Table 1 and Table 3 metrics: every model gets TABLE1; the traditional (B) and style-based (F) generators
 # get TABLE3 (the paper's Table 3 compares exactly these two); E and F get the factor-control matrix.
