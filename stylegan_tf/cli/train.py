@@ -3,7 +3,7 @@
 Starting point: a Table 1 row (`--preset`, default F) at a scale (`--defaults`, default demo); both
 come from the one table of named configs in `stylegan_tf.config` (`python -m stylegan_tf configs`):
 
-* `demo`: the small-dataset CPU demo (32x32, narrow widths, 10 + 10 kimg per resolution, minibatch 16, 60 kimg) on
+* `demo`: the small-dataset CPU demo (32x32, narrow widths, 10 + 10 kimg per resolution, minibatch 16, 120 kimg) on
   the embedded `synthetic-faces` dataset. README.md ("Quick start") gives its measured time.
 * `official`: the NVlabs FFHQ values (full widths, 600 + 600 kimg per resolution, minibatch 256 -> 32,
   25,000 kimg). Meant for GPUs. `smoke` and `tiny` are the notebooks' and tests' scales.
@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser):
         "The bare command trains preset F on the embedded synthetic-faces dataset at the CPU demo scale:\n"
         "32x32, narrow widths (64/64/32/16 channels at 4/8/16/32 px, z = w = 64, 4 mapping layers at the full\n"
         "learning rate, mapping_lrmul 1.0 where the official code has 0.01),\n"
-        "10 + 10 kimg per resolution from 8x8, minibatch 16 at lr 0.002, 60 kimg in all (README.md gives its measured time).\n"
+        "10 + 10 kimg per resolution from 8x8, minibatch 16 at lr 0.002, 120 kimg in all (README.md gives its measured time).\n"
         "--defaults official starts from the NVlabs FFHQ values instead (full widths, 600 + 600 kimg per\n"
         "resolution, minibatch 256 -> 32, 25,000 kimg). `python -m stylegan_tf configs` prints every named config.\n\n"
         "example: python -m stylegan_tf train --preset F --data synthetic-faces --resolution 32 --kimg 200 --out runs/demo"
@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser):
       help="dataset: 'synthetic-faces' (embedded, 10,000 images; 'synthetic-faces:N' for N), a folder made by "
            "`python -m stylegan_tf prepare`, or 'tfds:NAME' (default: synthetic-faces)")
     a("--resolution", type=int, default=None, help="final resolution, a power of two >= 8 (demo: 32)")
-    a("--kimg", type=float, default=None, help="training length in thousands of real images (demo: 60)")
+    a("--kimg", type=float, default=None, help="training length in thousands of real images (demo: 120)")
     a("--out", default="runs/demo", help="run folder for logs, samples and checkpoints (default: runs/demo)")
     a("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
       help="override any config field, repeatable, e.g. --set fmap_max=64 --set 'minibatch_dict={8: 16}'")

@@ -1,7 +1,7 @@
 """Trained generators for every row of Table 1, shipped with the package.
 
 Each model is the moving-average generator (G_ema) of one run of the CPU demo recipe (`preset(row, "demo")`:
-32x32 synthetic faces, 60 kimg) with a fixed seed. `manifest.json` beside the files names, for each model,
+32x32 synthetic faces) stopped at 60 kimg, with a fixed seed. `manifest.json` beside the files names, for each model,
 its row, seed, config, length, sha256, the metrics measured on it and the exact command that retrains it.
 
     >>> from stylegan_tf import pretrained
