@@ -91,7 +91,7 @@ def test_segments_cover_the_run():
 def test_remaining_cost_weighs_images_by_resolution():
     from stylegan_tf.training.schedule import image_cost, remaining_cost
 
-    cfg = preset("F", "demo")  # 8 px 0-6 kimg, fade 16 6-12, 16 12-18, fade 32 18-24, 32 24-60
+    cfg = preset("F", "demo", total_kimg=60)  # 8 px 0-10 kimg, fade 16 10-20, 16 20-30, fade 32 30-40, 32 40-60
     assert image_cost(cfg, 8) < image_cost(cfg, 16) < image_cost(cfg, 32)
     assert remaining_cost(cfg, 0, 6) == pytest.approx(6000 * image_cost(cfg, 8))
     assert remaining_cost(cfg, 30) == pytest.approx(30000 * image_cost(cfg, 32))
@@ -99,6 +99,6 @@ def test_remaining_cost_weighs_images_by_resolution():
     assert remaining_cost(cfg, 60) == 0
     # the demo measured 2.8 / 3.6 / 10 s per kimg at 8 / 16 / 32 px: the model's total is within 25% of
     # what the 8 px rate predicts for the whole schedule (tqdm's images/s extrapolation said 3x too little)
-    measured = 6 * 2.8 + 12 * 3.6 + 42 * 10.0
+    measured = 10 * 2.8 + 20 * 3.6 + 30 * 10.0  # 0-10 kimg at 8 px, 10-30 at 16 (with its fade), 30-60 at 32
     modelled = remaining_cost(cfg, 0) / (1000 * image_cost(cfg, 8)) * 2.8
     assert abs(modelled - measured) / measured < 0.25
