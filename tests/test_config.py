@@ -111,7 +111,7 @@ def test_every_named_config_is_a_row_at_a_scale(capsys):
 
 
 def test_only_the_demo_scale_departs_from_the_official_mapping_rate():
-    # appendix C: the mapping network learns at 0.01 x lr; the 60-kimg CPU demo lets it learn at the full rate
+    # appendix C: the mapping network learns at 0.01 x lr; the short CPU demo lets it learn at the full rate
     assert preset("F").mapping_lrmul == preset("C", "smoke").mapping_lrmul == 0.01
     assert [preset(row, "demo").mapping_lrmul for row in PRESETS] == [0.01, 0.01, 1.0, 1.0, 1.0, 1.0]  # A, B: unused
 

@@ -23,15 +23,17 @@ import sys
 import time
 
 from stylegan_tf import pretrained as shipped  # its MODEL_DIR / MANIFEST are read at call time (tests move them)
+from stylegan_tf.config import SCALES
 
 ROWS = "ABCDEF"
 KIMG = 60.0  # every shipped model: the demo recipe stopped here (the bare `train` runs its full 120 kimg)
 RECIPE = {
     "scale": "demo",
     "data": "synthetic-faces",
-    "what": "G_ema of `python -m stylegan_tf train --preset ROW --seed SEED` (demo scale: 32x32 synthetic faces, "
-            "channels 64/64/32/16, z = w = 64, 10 + 10 kimg per resolution from 8 px, minibatch 16, lr 0.002, "
-            "mapping network at the full rate (mapping_lrmul 1.0, rows C-F), stopped at 60 of the demo's 120 kimg)",
+    "what": f"G_ema of `python -m stylegan_tf train --preset ROW --seed SEED --kimg {KIMG:g}` (demo scale: 32x32 "
+            "synthetic faces, channels 64/64/32/16, z = w = 64, 10 + 10 kimg per resolution from 8 px, minibatch 16, "
+            f"lr 0.002, mapping network at the full rate (mapping_lrmul 1.0, rows C-F), stopped at {KIMG:g} of the "
+            f"demo's {SCALES['demo']['total_kimg']:g} kimg)",
 }
 # Table 1 and Table 3 metrics: every model gets TABLE1; the traditional (B) and style-based (F) generators
 # get TABLE3 (the paper's Table 3 compares exactly these two); E and F get the factor-control matrix.
