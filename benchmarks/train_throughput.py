@@ -18,7 +18,10 @@ the wall-time figures are pessimistic; CPU-s/img inflates under load too (2.13 a
     F-32-official under load 2.13-2.66 CPU-s/img, 36-116 s/step, 2.8 GiB;  B-32-official 2.50;  F/B-64-official 5.3/5.5
     F-32-official --xla 4.91 (XLA is slower on this CPU);  TF_ENABLE_ONEDNN_OPTS=0: 3.65
     F-32-official parts (CPU-s/img): G fwd 0.20, G fwd+bwd (through D) 0.84, D fwd+bwd 1.13, D fwd+bwd+R1 1.46
-    demo widths: B-32 0.013, F-32 0.021, B-64 0.025, F-64 0.033 CPU-s/img (47 img/s at F-32, 0.9 GiB)
+    demo widths (earlier, loaded machine): B-32 0.013, F-32 0.021, B-64 0.025, F-64 0.033 CPU-s/img
+    F-32-demo on an idle machine (--steps 30 --warmup 5 --breakdown): batch 16 0.007 CPU-s/img, 263 img/s, 1.0 GiB
+    (G fwd+bwd 0.003, D fwd+bwd 0.003, with R1 0.004); batch 32 0.006, 325 img/s; batch 64 0.005, 343 img/s;
+    --xla batch 16 0.024, 78 img/s
 
     python benchmarks/train_throughput.py                          # all 8 rows (official rows are slow on CPU)
     python benchmarks/train_throughput.py --only F-32-official --steps 2 --warmup 1 --breakdown
