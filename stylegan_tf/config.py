@@ -187,7 +187,7 @@ SCALES = {
         # bare command"), and SWD falls by 40-55% at 1.0 (measured on two seeds)
         mapping_lrmul=1.0,
         # 10 + 10 kimg per resolution from 8 px, then 32 px up to 120 kimg: the styles separate as in Fig. 3 only
-        # after about 100 kimg (README, "What the bare command gives"; the shipped Table 1 models stop at 60)
+        # after about 100 kimg (README, "What the bare command gives"; the shipped Table 1 models run all 120)
         lod_initial_resolution=8, lod_training_kimg=10.0, lod_transition_kimg=10.0, total_kimg=120.0,
         # minibatch 16 at lr 0.002: twice the updates of minibatch 32 for the same images (the official
         # 256 -> 32 minibatches are for 8 GPUs); measured better FD_probe and SWD than 32 at lr 0.001

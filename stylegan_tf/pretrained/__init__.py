@@ -1,8 +1,9 @@
 """Trained generators for every row of Table 1, shipped with the package.
 
 Each model is the moving-average generator (G_ema) of one run of the CPU demo recipe (`preset(row, "demo")`:
-32x32 synthetic faces) stopped at 60 kimg, with a fixed seed. `manifest.json` beside the files names, for each model,
-its row, seed, config, length, sha256, the metrics measured on it and the exact command that retrains it.
+32x32 synthetic faces, 120 kimg: what the bare `python -m stylegan_tf train` runs), with a fixed seed.
+`manifest.json` beside the files names, for each model, its row, seed, config, length, sha256, the metrics
+measured on it and the exact command that retrains it.
 
     >>> from stylegan_tf import pretrained
     >>> G = pretrained.load("F")            # row F, seed 0; "A-seed1" etc. for the other seeds
