@@ -22,6 +22,7 @@ def test_every_row_of_table_1_is_shipped():
         assert "--kimg" not in info["command"] and info["kimg"] == build.KIMG == preset("F", "demo").total_kimg
         expected = json.loads(preset(info["row"], "demo", seed=info["seed"]).to_json())
         assert info["config"] == expected
+    assert pretrained.manifest()["recipe"] == build.RECIPE, "the manifest's recipe text is the code's (install writes it)"
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -10,8 +10,9 @@
 
 The recipe is the CPU demo (`preset(row, "demo")`: 32x32, KIMG = 120 kimg), the same for every row, so each
 shipped F is exactly what the bare `python -m stylegan_tf train` gives and the rows differ only in what Table 1
-changes. The eight models retrain in about 70 minutes on two cores. A GPU user who wants models closer to the paper runs the same commands with a
-longer schedule (README.md, "Results": `--kimg` and `--set lod_training_kimg=...`), then `install`s them.
+changes. The eight models retrain in about 70 minutes on two cores. A GPU user who wants models closer to the
+paper runs the same commands with a longer schedule (README.md, "Results": `--kimg` and
+`--set lod_training_kimg=...`), then `install`s them.
 """
 
 import argparse
@@ -30,7 +31,7 @@ KIMG = float(SCALES["demo"]["total_kimg"])  # every shipped model runs the whole
 RECIPE = {
     "scale": "demo",
     "data": "synthetic-faces",
-    "what": f"G_ema of `python -m stylegan_tf train --preset ROW --seed SEED` (demo scale: 32x32 "
+    "what": "G_ema of `python -m stylegan_tf train --preset ROW --seed SEED` (demo scale: 32x32 "
             "synthetic faces, channels 64/64/32/16, z = w = 64, 10 + 10 kimg per resolution from 8 px, minibatch 16, "
             f"lr 0.002, mapping network at the full rate (mapping_lrmul 1.0, rows C-F), {KIMG:g} kimg)",
 }
@@ -77,7 +78,9 @@ def _write_manifest(data):
 
 
 def _load_or_new():
-    return shipped.manifest() if shipped.MANIFEST.is_file() else {"recipe": RECIPE, "models": {}}
+    data = shipped.manifest() if shipped.MANIFEST.is_file() else {"recipe": RECIPE, "models": {}}
+    data["recipe"] = RECIPE  # the code's recipe, so an install after a recipe change never leaves the old text
+    return data
 
 
 def install(run_dir, name):
