@@ -25,6 +25,14 @@ def test_every_row_of_table_1_is_shipped():
     assert pretrained.manifest()["recipe"] == build.RECIPE, "the manifest's recipe text is the code's (install writes it)"
 
 
+def test_metrics_are_the_headline_values_of_the_stored_results():
+    stored = pretrained.entry("F")["metrics"]
+    values = pretrained.metrics("F")
+    assert values["fd_probe"] == stored["fd_probe"]["fd_probe"] and values["swd"] == stored["swd"]["swd"]
+    assert all(isinstance(v, float) for v in values.values()), values
+    assert "swd_32" not in values and "num_images" not in values  # only the value named after each metric
+
+
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_model_loads_and_generates_finite_images(name):
     from stylegan_tf.generation import figures

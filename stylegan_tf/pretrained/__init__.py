@@ -9,6 +9,7 @@ measured on it and the exact command that retrains it.
     >>> G = pretrained.load("F")            # row F, seed 0; "A-seed1" etc. for the other seeds
     >>> pretrained.names()                  # every shipped model
     >>> pretrained.entry("F")["command"]    # how to retrain it
+    >>> pretrained.metrics("F")["fd_probe"] # a metric measured when the model was installed
 
 `load` checks the file's sha256 against the manifest before loading it, so a truncated or altered file is
 refused with a message that says how to restore it.
@@ -45,6 +46,16 @@ def entry(name):
     if key not in models:
         raise KeyError(f"no shipped model named {name!r}; the shipped models are {', '.join(models)}")
     return models[key]
+
+
+def metrics(name):
+    """The headline value of each metric stored for a shipped model: {"fd_probe": 52.34, "swd": 25.4, ...}.
+
+    The manifest keeps each metric's whole result (`entry(name)["metrics"]["swd"]` also holds `swd_32`,
+    `num_images`, ...); this returns the value named after the metric, for the metrics that have one.
+    """
+    results = entry(name).get("metrics") or {}
+    return {key: result[key] for key, result in results.items() if isinstance(result, dict) and key in result}
 
 
 def sha256(path):
