@@ -10,7 +10,7 @@
 
 The recipe is the CPU demo (`preset(row, "demo")`: 32x32, KIMG = 120 kimg), the same for every row, so each
 shipped F is exactly what the bare `python -m stylegan_tf train` gives and the rows differ only in what Table 1
-changes. The eight models retrain in about 70 minutes on two cores. A GPU user who wants models closer to the
+changes. The nine models retrain in about 85 minutes on two cores. A GPU user who wants models closer to the
 paper runs the same commands with a longer schedule (README.md, "Results": `--kimg` and
 `--set lod_training_kimg=...`), then `install`s them.
 """
