@@ -82,3 +82,22 @@ def test_renderer_bands_say_where_each_factor_lies():
     assert shares[rows.index("background_hue"), 0] > 0.8
     assert shares[rows.index("eye_spacing"), -1] > 0.5
     assert (rms > 0).all()
+
+
+def test_heatmap_is_written_without_touching_the_session_backend(tmp_path):
+    """A notebook that writes the heatmap keeps its inline backend (pyplot's `use("Agg")` used to switch it off)."""
+    import matplotlib
+    from PIL import Image
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # a session's own backend, not Agg: the old code replaced it
+    try:
+        rows = ["style0 (4 px)", "noise0 (4 px)"]
+        matrix = np.linspace(0.0, 1.2, len(rows) * len(PROBE_FACTORS)).reshape(len(rows), len(PROBE_FACTORS))
+        path = FC.save_heatmap(tmp_path / "m.png", matrix, rows, "test")
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(before)
+    width, height = Image.open(path).size
+    expected = (110 * (1.0 + 0.62 * len(PROBE_FACTORS)), 110 * (1.2 + 0.36 * len(rows)))  # figsize x dpi
+    assert abs(width - expected[0]) <= 1 and abs(height - expected[1]) <= 1, ((width, height), expected)

@@ -189,13 +189,15 @@ def separation_test(means, noise_silent=NOISE_SILENT):
 
 
 def save_heatmap(path, matrix, row_names, title=""):
-    """Writes M as an annotated heatmap PNG (rows: inputs, columns: PROBE_FACTORS grouped by scale)."""
-    import matplotlib
+    """Writes M as an annotated heatmap PNG (rows: inputs, columns: PROBE_FACTORS grouped by scale).
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Drawn on a bare `matplotlib.figure.Figure`, not through pyplot, so that writing the file neither needs a
+    display nor changes the backend of a running session (a notebook keeps showing its inline figures).
+    """
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(1.0 + 0.62 * len(PROBE_FACTORS), 1.2 + 0.36 * len(row_names)))
+    fig = Figure(figsize=(1.0 + 0.62 * len(PROBE_FACTORS), 1.2 + 0.36 * len(row_names)))
+    ax = fig.subplots()
     im = ax.imshow(matrix, cmap="viridis", vmin=0.0, vmax=max(1.0, float(matrix.max())), aspect="auto")
     for (r, c), v in np.ndenumerate(matrix):
         ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=7, color="white" if v < 0.6 else "black")
@@ -206,7 +208,6 @@ def save_heatmap(path, matrix, row_names, title=""):
     fig.colorbar(im, ax=ax, fraction=0.03, label="mean |change| / real std")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
