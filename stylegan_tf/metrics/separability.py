@@ -81,15 +81,16 @@ def ls(G, data=None, num_images=None, seed=0, batch_size=64):
     from stylegan_tf.metrics.probe import BINARY, load_probe, probe_outputs
 
     num_images = default_num_images(200000, 10000) if num_images is None else int(num_images)
-    from stylegan_tf.metrics.sampling import latents
+    from stylegan_tf.metrics.sampling import latents, seeded_noise
 
     z = latents(num_images, G.z_dim, seed)
     run = tf.function(lambda z: (lambda ws: (ws[:, -1], G.synthesis(ws, noise_mode="random")))(G.mapping(z)))
     w, logits = [], []
-    for i in range(0, num_images, batch_size):
-        w_last, images = run(tf.constant(z[i:i + batch_size]))
-        w.append(w_last.numpy())
-        logits.append(probe_outputs(images.numpy(), load_probe(), keys=("logits",))["logits"])
+    with seeded_noise(G, seed):
+        for i in range(0, num_images, batch_size):
+            w_last, images = run(tf.constant(z[i:i + batch_size]))
+            w.append(w_last.numpy())
+            logits.append(probe_outputs(images.numpy(), load_probe(), keys=("logits",))["logits"])
     probs = 1.0 / (1.0 + np.exp(-np.concatenate(logits).astype(np.float64)))  # [N, A]
     result = {"num_images": int(num_images), "num_keep": int(num_images // 2)}
     for space, x in (("z", z), ("w", np.concatenate(w))):
