@@ -217,7 +217,7 @@ def _train(args, cfg) -> int:
         print(f"resumed from {restored} at {log.start_nimg / 1000:.3f} kimg", flush=True)
     trainer.train(progress=not args.no_progress)
     path = save_generator(trainer, args.out)
-    print(f"done: {int(trainer.cur_nimg.numpy()) / 1000:.1f} kimg; final generator {path}", flush=True)
+    print(f"done: {int(trainer.cur_nimg.numpy()) / 1000:g} kimg; final generator {path}", flush=True)
     return 0
 
 
