@@ -94,7 +94,7 @@ def test_heatmap_is_written_without_touching_the_session_backend(tmp_path):
     try:
         rows = ["style0 (4 px)", "noise0 (4 px)"]
         matrix = np.linspace(0.0, 1.2, len(rows) * len(PROBE_FACTORS)).reshape(len(rows), len(PROBE_FACTORS))
-        path = FC.save_heatmap(tmp_path / "m.png", matrix, rows, "test")
+        path = FC.save_heatmap(tmp_path / "new" / "m.png", matrix, rows, "test")  # a folder still to make
         assert matplotlib.get_backend() == "svg"
     finally:
         matplotlib.use(before)

@@ -59,3 +59,11 @@ def test_registered_ls_runs_a_generator():
     for space in "zw":
         assert 1.0 <= out[f"ls_{space}"] <= 2.0 ** len(BINARY) + 1e-9
         assert set(f"h_{space}/{n}" for n in BINARY) <= set(out)
+
+
+def test_too_few_images_for_the_dimension_warn_that_the_score_is_trivial():
+    rng = np.random.RandomState(0)
+    probs = rng.uniform(size=(20, 2))
+    with pytest.warns(UserWarning, match="1 by construction"):
+        score, _ = separability(rng.randn(20, 16), probs)  # 10 kept points in 16 dimensions
+    assert score == 1.0

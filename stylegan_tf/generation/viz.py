@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 __all__ = ["to_uint8", "image_grid", "labelled_grid", "annotated_figure", "upscale", "std_to_uint8", "save_png",
-           "save_gif", "show_images", "show_grid"]
+           "save_gif", "write_atomic", "show_images", "show_grid"]
 
 MIN_CELL = 128  # figures for people: cells are nearest-upscaled to at least this many pixels
 
@@ -156,7 +156,8 @@ def std_to_uint8(std, scale=None):
     return np.clip(np.rint(std * scale * 255.0), 0, 255).astype(np.uint8)[..., None]
 
 
-def _write_atomic(path, write):
+def write_atomic(path, write):
+    """Calls `write(tmp)` on a temporary name in `path`'s folder (created if missing), then renames it to `path`."""
     path = os.fspath(path)
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
@@ -185,7 +186,7 @@ def _pil(image):
 def save_png(path, image):
     """Writes one image (`[H, W, C]`, float in [-1, 1] or uint8) as PNG; returns the path."""
     pil = _pil(image)
-    return _write_atomic(path, lambda tmp: pil.save(tmp, format="PNG"))
+    return write_atomic(path, lambda tmp: pil.save(tmp, format="PNG"))
 
 
 def save_gif(path, frames, duration_ms=80, loop=0):
@@ -193,7 +194,7 @@ def save_gif(path, frames, duration_ms=80, loop=0):
     frames = [_pil(f) for f in _as_uint8(frames)]
     if not frames:
         raise ValueError("save_gif needs at least one frame")
-    return _write_atomic(path, lambda tmp: frames[0].save(
+    return write_atomic(path, lambda tmp: frames[0].save(
         tmp, format="GIF", save_all=True, append_images=frames[1:], duration=int(duration_ms), loop=int(loop)))
 
 

@@ -207,8 +207,9 @@ def save_heatmap(path, matrix, row_names, title=""):
     ax.set_title(title, fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.03, label="mean |change| / real std")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return path
+    from stylegan_tf.generation.viz import write_atomic
+
+    return write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110))  # creates the folder; no half-written file
 
 
 @register_metric("factor_control")

@@ -55,6 +55,10 @@ def separability(latents, probs, num_keep=None):
 
     latents, probs = np.asarray(latents, np.float64), np.asarray(probs, np.float64)
     num_keep = len(latents) // 2 if num_keep is None else int(num_keep)
+    if num_keep <= latents.shape[1] + 1:
+        warnings.warn(f"linear separability of {num_keep} kept images in {latents.shape[1]} dimensions is 1 by "
+                      f"construction (a hyperplane splits any labelling of up to {latents.shape[1] + 1} points); "
+                      f"use more than {2 * (latents.shape[1] + 1)} images", stacklevel=2)
     entropies = []
     for a in range(probs.shape[1]):
         confidence = np.maximum(probs[:, a], 1 - probs[:, a])
