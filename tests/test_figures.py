@@ -64,6 +64,9 @@ def test_style_ranges_follow_the_paper_split():
         assert [i for r in groups.values() for i in r] == list(range(num_ws))  # a partition, in order
         assert len(groups["coarse"]) >= 2 and len(groups["fine"]) >= 2
     assert F.noise_ranges(18)["coarse"] == range(0, 8) and F.noise_ranges(18)["fine"] == range(8, 18)
+    for num_ws in (4, 6, 8, 10, 18):  # Fig. 5's "coarse" and "fine" noise split every layer, even without a middle group
+        noise = F.noise_ranges(num_ws)
+        assert list(noise["coarse"]) + list(noise["fine"]) == list(range(num_ws)) and len(noise["coarse"]) >= 2
 
 
 def test_style_mixing_copies_exactly_the_chosen_styles(G):

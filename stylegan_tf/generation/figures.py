@@ -201,7 +201,7 @@ def noise_ranges(num_ws):
     """Fig. 5's noise settings: all layers, coarse only (the coarse and middle styles' layers, 4-32 px at
     1024 px), fine only (the fine layers, 64-1024 px), none; scaled like `style_ranges`."""
     groups = style_ranges(num_ws)
-    return {"all": range(num_ws), "coarse": range(0, groups["middle"].stop), "fine": groups["fine"],
+    return {"all": range(num_ws), "coarse": range(0, groups["fine"].start), "fine": groups["fine"],
             "none": range(0)}
 
 
