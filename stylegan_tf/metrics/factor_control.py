@@ -196,6 +196,8 @@ def save_heatmap(path, matrix, row_names, title=""):
     """
     from matplotlib.figure import Figure
 
+    from stylegan_tf.generation.viz import write_atomic
+
     fig = Figure(figsize=(1.0 + 0.62 * len(PROBE_FACTORS), 1.2 + 0.36 * len(row_names)))
     ax = fig.subplots()
     im = ax.imshow(matrix, cmap="viridis", vmin=0.0, vmax=max(1.0, float(matrix.max())), aspect="auto")
@@ -207,8 +209,6 @@ def save_heatmap(path, matrix, row_names, title=""):
     ax.set_title(title, fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.03, label="mean |change| / real std")
     fig.tight_layout()
-    from stylegan_tf.generation.viz import write_atomic
-
     return write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110))  # creates the folder; no half-written file
 
 

@@ -14,8 +14,9 @@ Registered metric (see `stylegan_tf.metrics.calc_metric`):
     "ls" -> {"ls_z", "ls_w", "h_z/<attribute>", "h_w/<attribute>" (bits), "num_images", "num_keep"}
 The default is the official 200,000 images when TensorFlow sees a GPU and 10,000 on a CPU
 (about 12 CPU-s for the shipped 32 px row-F model, which gives ls_z 3.44 / 3.50 / 3.47 and ls_w 1.02 / 1.03 /
-1.02 over seeds 0, 1, 2). The seed picks the latents and the noise inputs' draws (`sampling.seeded_noise`). An attribute the probe reads as one class on every kept image cannot be fitted;
-as the official code, it then counts as perfectly separable (H = 0).
+1.02 over seeds 0, 1, 2). The seed picks the latents and the noise inputs' draws (`sampling.seeded_noise`).
+An attribute the probe reads as one class on every kept image cannot be fitted; as the official code, it then
+counts as perfectly separable (H = 0).
 
 Paper: Karras et al. 2019, Sec. 4.2; the official `metrics/linear_separability.py` (`LS._evaluate`,
 `conditional_entropy`).
