@@ -24,7 +24,8 @@ def seeded_noise(G, seed):
     metric's noise (and its last digits) would depend on what the session generated before. Layer i starts
     from state [seed * 1000 + i + 1, 0]; the layers' previous states come back when the block ends.
     """
-    layers = [layer.noise for layer in G.synthesis.synthesis_layers if layer.noise is not None]
+    synthesis_layers = getattr(getattr(G, "synthesis", None), "synthesis_layers", [])  # any callable G is measurable
+    layers = [layer.noise for layer in synthesis_layers if getattr(layer, "noise", None) is not None]
     saved = [layer.seed_generator.state.numpy() for layer in layers]
     for i, layer in enumerate(layers):
         state = layer.seed_generator.state
