@@ -11,7 +11,7 @@ average before and after. The embedded dataset's cache is built before timing. O
 wall time depends on the load: CPU seconds / cores is the wall time of an idle machine, roughly.
 
 Measured on the project's 2-core AVX-512 CPU (oneDNN on), 10,000 images, trained demo G_ema, while other
-jobs shared it: see the "Metrics" section of README.md for the figures and their load averages.
+jobs shared it: see docs/metrics.md ("Time") for the figures and their load averages.
 """
 
 import argparse

@@ -13,6 +13,7 @@ Named configs = a Table 1 row (`PRESETS`: A-F, each naming only what its row cha
 import ast
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import dataclass, field, replace
 
@@ -177,17 +178,17 @@ TABLE1_FIELDS = {
 SCALES = {
     # the NVlabs FFHQ values: 1024 px, 512 channels, 600 + 600 kimg per resolution, 25,000 kimg (8 GPUs)
     "official": {},
-    # the bare `python -m stylegan_tf train` on a 2-core CPU (time measured in README.md, "Quick start")
+    # the bare `python -m stylegan_tf train` on a 2-core CPU (time measured in README.md, "What the bare command gives")
     "demo": dict(
         resolution=32,
         fmap_base=256, fmap_max=64,  # channels 64 / 64 / 32 / 16 at 4 / 8 / 16 / 32 px
         z_dim=64, w_dim=64, mapping_layers=4,  # the mapping network of rows C-F (A and B have none)
         # the mapping network learns at the full rate: the official lrmul 0.01 is tuned for 25,000 kimg; over
-        # 60 kimg it leaves the mapping weights within 1% of their initial values (README, "What limits the
-        # bare command"), and SWD falls by 40-55% at 1.0 (measured on two seeds)
+        # 60 kimg it leaves the mapping weights within 1% of their initial values (docs/training.md, "What limits
+        # the bare command"), and SWD falls by 40-55% at 1.0 (measured on two seeds)
         mapping_lrmul=1.0,
         # 10 + 10 kimg per resolution from 8 px, then 32 px up to 120 kimg: the styles separate as in Fig. 3 only
-        # after about 100 kimg (README, "What the bare command gives"; the shipped Table 1 models run all 120)
+        # after about 100 kimg (docs/training.md, "Length"; the shipped Table 1 models run all 120)
         lod_initial_resolution=8, lod_training_kimg=10.0, lod_transition_kimg=10.0, total_kimg=120.0,
         # minibatch 16 at lr 0.002: twice the updates of minibatch 32 for the same images (the official
         # 256 -> 32 minibatches are for 8 GPUs); measured better FD_probe and SWD than 32 at lr 0.001
@@ -259,6 +260,12 @@ def config_diff(old, new) -> str:
     return "\n".join(f"{k}: {getattr(old, k)!r} -> {getattr(new, k)!r}" for k in changed) or "(no difference)"
 
 
+def _example(f) -> str:
+    """A value of field `f` for messages: its default, or 1.0 where the default is None."""
+    default = f.default if f.default is not dataclasses.MISSING else None
+    return repr(default if default is not None else 1.0)
+
+
 def parse_override(cfg: StyleGANConfig, text: str) -> dict:
     """Parses one `--set key=value` into {key: value}, type-checked against the field.
 
@@ -275,14 +282,26 @@ def parse_override(cfg: StyleGANConfig, text: str) -> dict:
     except (ValueError, SyntaxError):
         value = raw  # a bare word such as wgan_gp
     expected = fields[key].type  # the declared type: int, float, bool, str, dict, tuple or an Optional/Union
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    elif expected is tuple or typing.get_origin(expected) is tuple:
+    types = typing.get_args(expected) if typing.get_origin(expected) is typing.Union else (expected,)
+    if float in types:
+        if isinstance(value, str):  # inf, nan: not Python literals, so they arrive as words
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        elif isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(value, float) and not math.isfinite(value):  # also 1e999, which Python reads as inf
+            raise ValueError(f"--set {key}={raw}: the value must be finite; give a number such as "
+                             f"{_example(fields[key])}")
+    if expected is tuple or typing.get_origin(expected) is tuple:
         if isinstance(value, list):
             value = tuple(value)
         elif isinstance(value, str):  # a bare comma-separated list: --set metrics=swd,fd_probe
             value = tuple(v.strip() for v in value.split(",") if v.strip())
-        expected = tuple
-    if isinstance(expected, type) and (not isinstance(value, expected) or (expected is int and isinstance(value, bool))):
-        raise ValueError(f"--set {key}={raw}: expected a value of type {expected.__name__}, got {value!r}")
+        types = (tuple,)
+    allowed = tuple(t for t in types if isinstance(t, type))
+    if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+        names = " or ".join("None" if t is type(None) else t.__name__ for t in allowed)
+        raise ValueError(f"--set {key}={raw}: expected a value of type {names}, got {value!r}")
     return {key: value}
