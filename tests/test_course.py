@@ -60,6 +60,13 @@ def _test_cell(grade_id, source, points):
         "solution": False, "task": False}})
 
 
+def _manual_cell(grade_id, source, points):
+    """A manually graded answer: a markdown cell whose solution region holds the rubric."""
+    return nbformat.v4.new_markdown_cell(source, metadata={"nbgrader": {
+        "grade": True, "grade_id": grade_id, "locked": False, "points": points, "schema_version": 3,
+        "solution": True, "task": False}})
+
+
 def _write_chapter(folder, name="01_sample", marked=True):
     """A chapter following the conventions: fast-mode line, two exercises, a cell after them."""
     solution = ('def pixel_norm(x, eps=1e-8):\n    """x / sqrt(mean(x**2) + eps) over the last axis."""\n'
@@ -78,6 +85,8 @@ def _write_chapter(folder, name="01_sample", marked=True):
                        '    return w_avg + psi * (w - w_avg)\n    ### END SOLUTION'),
         _test_cell("ex2_truncate_tests", "assert truncate(1.0, 0.0, 0.5) == 0.5\n### BEGIN HIDDEN TESTS\n"
                    "assert truncate(3.0, 1.0, 0.0) == 1.0\n### END HIDDEN TESTS", 1),
+        _manual_cell("ex3_explain", "Why does `psi = 0` give the same image for every `z`?\n\n### BEGIN SOLUTION\n"
+                     "Rubric: 2 points for 'every w becomes w_avg'.\n### END SOLUTION", 2),
         nbformat.v4.new_code_cell("print('after the exercises:', np.ones(2).sum())"),
     ]
     nb = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {
@@ -106,6 +115,7 @@ def test_generate_and_grade_a_course(tmp_path):
     assert source == nbformat.read(notebooks / "01_sample.ipynb", as_version=4)  # the chapter, unchanged
     student = (course / "release" / "01_sample" / "01_sample.ipynb").read_text()
     assert "raise NotImplementedError()" in student and "x_hidden" not in student and "w_avg + psi" not in student
+    assert "Rubric" not in student and "YOUR ANSWER HERE" in student  # the manual answer's rubric is hidden
     assert not any(marker in student for marker in MARKERS)
     assert (course / "gradebook.db").exists()
 
@@ -115,9 +125,13 @@ def test_generate_and_grade_a_course(tmp_path):
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].split() == ["student", "assignment", "score"]
-    assert lines[1].split() == ["blank", "01_sample", "0", "/", "3", "failed:", "ex1_pixel_norm_tests,",
-                                "ex2_truncate_tests"]
-    assert lines[2].split() == ["solution", "01_sample", "3", "/", "3"]
+    assert lines[1].split() == ["blank", "01_sample", "0", "/", "5", "failed:", "ex1_pixel_norm_tests,",
+                                "ex2_truncate_tests", "by", "hand", "(2", "points):", "ex3_explain"]
+    assert lines[2].split() == ["solution", "01_sample", "3", "/", "5", "by", "hand", "(2", "points):", "ex3_explain"]
+    graded = {s.student: s for s in scores(course)}
+    assert (graded[SOLUTION].score, graded[SOLUTION].auto_max_score, graded[SOLUTION].max_score) == (3, 3, 5)
+    assert graded[SOLUTION].failed == () and graded[SOLUTION].manual == ("ex3_explain",)
+    assert graded[BLANK].failed == ("ex1_pixel_norm_tests", "ex2_truncate_tests")
     autograded = nbformat.read(course / "autograded" / BLANK / "01_sample" / "01_sample.ipynb", as_version=4)
     assert _errors(autograded, keep=lambda cell: not _is_exercise(cell)) == []  # the grader ran every other cell
     assert "after the exercises: 2.0" in str(autograded.cells[-1].outputs)
@@ -230,7 +244,8 @@ def test_student_version_hides_solutions_and_hidden_tests(course, chapter):
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_solution_scores_full_marks(graded, chapter):
     score, nb = graded(chapter, SOLUTION)
-    assert score.max_score >= 3 and score.score == score.max_score, f"{chapter}: failed {score.failed}"
+    # full marks from the autograder; answers graded by hand (markdown cells) are not scored here
+    assert score.auto_max_score >= 3 and score.score == score.auto_max_score, f"{chapter}: failed {score.failed}"
     assert _errors(nb) == [], f"{chapter}: the solution notebook raised in fast mode"
     first = next(cell for cell in nb.cells if cell.cell_type == "code")
     assert "SMOKE=True" in str(first.outputs), f"{chapter}: the first code cell must print SMOKE=True in fast mode"

@@ -82,7 +82,9 @@ def main(argv=None):
             print(f"{'student':<{width}}  {'assignment':<24}  score")
             for r in results:
                 failed = f"   failed: {', '.join(r.failed)}" if r.failed else ""
-                print(f"{r.student:<{width}}  {r.assignment:<24}  {r.score:g} / {r.max_score:g}{failed}")
+                manual = (f"   by hand ({r.max_score - r.auto_max_score:g} points): {', '.join(r.manual)}"
+                          if r.manual else "")
+                print(f"{r.student:<{width}}  {r.assignment:<24}  {r.score:g} / {r.max_score:g}{failed}{manual}")
     except (CourseError, ImportError) as e:
         if os.environ.get("STYLEGAN_TF_DEBUG") == "1":
             raise

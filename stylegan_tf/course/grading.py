@@ -26,8 +26,10 @@ class Score:
     student: str
     assignment: str
     score: float
-    max_score: float
+    max_score: float  # every graded cell, the manually graded answers included
+    auto_max_score: float  # the graded test cells only: what the autograder alone can give
     failed: tuple = ()  # grade_ids of the test cells that scored less than their points
+    manual: tuple = ()  # grade_ids of the answers graded by hand (markdown cells): `nbgrader formgrader`
 
 
 def submitted_assignments(course):
@@ -105,8 +107,12 @@ def scores(course, assignments=None):
             if assignments is not None and assignment.name not in assignments:
                 continue
             for submission in assignment.submissions:
-                failed = tuple(grade.name for notebook in submission.notebooks for grade in notebook.grades
-                               if grade.max_score and (grade.score or 0) < grade.max_score)
+                grades = [grade for notebook in submission.notebooks for grade in notebook.grades]
+                auto = [grade for grade in grades if grade.cell_type == "code"]  # markdown answers: by hand
+                failed = tuple(grade.name for grade in auto if grade.max_score and (grade.score or 0) < grade.max_score)
+                manual = tuple(grade.name for grade in grades if grade.cell_type != "code")
                 out.append(Score(student=submission.student.id, assignment=assignment.name,
-                                 score=float(submission.score), max_score=float(submission.max_score), failed=failed))
+                                 score=float(submission.score), max_score=float(submission.max_score),
+                                 auto_max_score=float(sum(grade.max_score or 0 for grade in auto)), failed=failed,
+                                 manual=manual))
     return sorted(out, key=lambda s: (s.assignment, s.student))
