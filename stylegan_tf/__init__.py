@@ -4,9 +4,12 @@ Public API:
     preset(name, **overrides) -> StyleGANConfig
     build_generator(cfg) -> Generator
     build_discriminator(cfg) -> Discriminator
+    load_model(path) -> the network in any .keras file the project writes (G_ema, G, D; training or `convert`)
+    load_generator(path) -> the Generator of a .keras file or a run folder (load_model, refusing D)
 """
 
 import os
+import sys
 
 # The package is TensorFlow-only (losses need nested GradientTapes, training uses tf.distribute).
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -22,12 +25,15 @@ from stylegan_tf.config import PRESETS, SCALES, StyleGANConfig, preset  # noqa: 
 
 # The networks import TensorFlow (seconds), so they load on first use: `import stylegan_tf` and
 # `python -m stylegan_tf --help` stay fast. Importing them registers the Keras layers, which
-# `keras.models.load_model` needs: use `stylegan_tf.load_generator(path)`, or touch any of these names first.
+# `keras.saving.load_model` needs: use `stylegan_tf.load_model(path)` (it imports them first); plain
+# `keras.saving.load_model` works after any of these names was touched, or when Keras was imported
+# before stylegan_tf (then the networks are registered at import, below: TensorFlow is loaded already).
 _LAZY = {
     "Generator": "stylegan_tf.networks", "Discriminator": "stylegan_tf.networks",
     "MappingNetwork": "stylegan_tf.networks", "SynthesisNetwork": "stylegan_tf.networks",
     "build_generator": "stylegan_tf.networks", "build_discriminator": "stylegan_tf.networks",
     "load_generator": "stylegan_tf.generation.figures",
+    "load_model": "stylegan_tf.loading",
 }
 
 
@@ -57,4 +63,8 @@ __all__ = [
     "MappingNetwork",
     "SynthesisNetwork",
     "load_generator",
+    "load_model",
 ]
+
+if "keras" in sys.modules:  # Keras (so TensorFlow) is loaded already: register the networks for keras.saving.load_model
+    from stylegan_tf import networks  # noqa: E402,F401

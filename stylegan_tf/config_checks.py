@@ -27,12 +27,15 @@ def validate(cfg):
         fail("loss", f"one of {LOSSES}")
     if cfg.fused_scale not in FUSED_SCALE:
         fail("fused_scale", "'auto', True or False")
-    if cfg.mapping_layers < 0:
-        fail("mapping_layers", "an integer >= 0")
+    for name in ("mapping_layers", "truncation_cutoff"):
+        value = getattr(cfg, name)
+        if (name == "mapping_layers" or value is not None) and (
+                not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            fail(name, "an integer >= 0" + (" or None (truncate every layer)" if name == "truncation_cutoff" else ""))
     if cfg.mapping_layers == 0 and cfg.z_dim != cfg.w_dim:
         fail("w_dim", f"equal to z_dim ({cfg.z_dim}) when mapping_layers=0 (w is the normalised z)")
-    for name in ("z_dim", "w_dim", "fmap_base", "fmap_max", "num_channels", "mbstd_group_size"):
-        if not isinstance(getattr(cfg, name), int) or getattr(cfg, name) < 1:
+    for name in ("z_dim", "w_dim", "fmap_base", "fmap_max", "num_channels", "mbstd_group_size", "mbstd_num_features"):
+        if not isinstance(getattr(cfg, name), int) or isinstance(getattr(cfg, name), bool) or getattr(cfg, name) < 1:
             fail(name, "a positive integer")
     if cfg.mapping_fmaps is not None and (not isinstance(cfg.mapping_fmaps, int) or isinstance(cfg.mapping_fmaps, bool)
                                           or cfg.mapping_fmaps < 1):
@@ -42,12 +45,12 @@ def validate(cfg):
     li = cfg.lod_initial_resolution
     if li < 4 or li & (li - 1) or li > r:
         fail("lod_initial_resolution", f"a power of two in [4, resolution={r}]")
-    if any(not isinstance(t, int) for t in cfg.blur_filter):
-        fail("blur_filter", "a tuple of integers such as (1, 2, 1), or () for no blur")
+    if any(not isinstance(t, int) for t in cfg.blur_filter) or (cfg.blur_filter and not sum(cfg.blur_filter)):
+        fail("blur_filter", "a tuple of integers with a non-zero sum such as (1, 2, 1), or () for no blur")
     if not isinstance(cfg.metrics, tuple) or any(not isinstance(m, str) or not m for m in cfg.metrics):
         fail("metrics", "a tuple of metric names such as ('swd', 'fd_probe') (command line: --metrics swd,fd_probe)")
-    if not isinstance(cfg.metrics_kimg, float) or not cfg.metrics_kimg > 0:
-        fail("metrics_kimg", "a positive number of kimg")
+    if not isinstance(cfg.metrics_kimg, float) or not math.isfinite(cfg.metrics_kimg) or not cfg.metrics_kimg > 0:
+        fail("metrics_kimg", "a finite positive number of kimg")
     if not isinstance(cfg.metrics_num_images, int) or cfg.metrics_num_images < 0:
         fail("metrics_num_images", "an integer >= 0 (0 = each metric's default)")
     _validate_numbers(cfg, fail)
@@ -58,7 +61,8 @@ def _validate_numbers(cfg, fail):
     def number(x):
         return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
-    for name in ("total_kimg", "tick_kimg", "checkpoint_kimg", "lr_base", "adam_epsilon", "mapping_lrmul"):
+    for name in ("total_kimg", "tick_kimg", "checkpoint_kimg", "lr_base", "adam_epsilon", "mapping_lrmul",
+                 "wgan_target"):
         if not number(getattr(cfg, name)) or getattr(cfg, name) <= 0:
             fail(name, "a finite number > 0")
     if cfg.lr_base > 3.4e38:  # float32's largest: a larger rate is Inf in the optimizer
@@ -73,6 +77,13 @@ def _validate_numbers(cfg, fail):
         fail("w_avg_beta", "a number in [0, 1]")
     if cfg.truncation_psi is not None and not number(cfg.truncation_psi):
         fail("truncation_psi", "a finite number or None")
+    if not number(cfg.fmap_decay):
+        fail("fmap_decay", "a finite number (1.0 halves the channels per doubling of the resolution)")
+    for name in ("lr_dict", "minibatch_dict"):
+        if not isinstance(getattr(cfg, name), dict) or any(
+                not isinstance(k, int) or isinstance(k, bool) or k < 4 or k & (k - 1) for k in getattr(cfg, name)):
+            fail(name, "a dict whose keys are resolutions, powers of two >= 4, e.g. "
+                       + ("{8: 16, 16: 8}" if name == "minibatch_dict" else "{128: 0.0015}"))
     if any(not number(v) or not 0 < v <= 3.4e38 for v in cfg.lr_dict.values()):
         fail("lr_dict", "{resolution: learning rate} with finite rates > 0")
     for name in ("minibatch_base", "keep_checkpoints", "seed"):
@@ -81,6 +92,8 @@ def _validate_numbers(cfg, fail):
             fail(name, "an integer >= 0" if name == "seed" else "a positive integer")
     if any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in cfg.minibatch_dict.values()):
         fail("minibatch_dict", "{resolution: global minibatch} with positive integer sizes")
+    if cfg.nf(1) % cfg.mbstd_num_features:  # MinibatchStdDev splits D's 4x4 feature maps into that many groups
+        fail("mbstd_num_features", f"a divisor of D's feature maps at 4x4 ({cfg.nf(1)})")
 
 
 def check_mbstd_groups(cfg, num_replicas=1):

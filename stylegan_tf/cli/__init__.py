@@ -3,8 +3,13 @@
 Each sub-command is one module of this package that defines `add_arguments(parser)` and
 `run(args) -> int`; this file only dispatches, and turns
 user errors (ValueError, FileNotFoundError) into one-line messages instead of tracebacks.
-Set STYLEGAN_TF_DEBUG=1 to see the traceback anyway. Parsing imports no TensorFlow, so `--help`
-is instant; TensorFlow's start-up lines are hidden unless `--verbose` (see `stylegan_tf._quiet`).
+Set STYLEGAN_TF_DEBUG=1 to see the traceback anyway.
+
+TensorFlow takes seconds to import (minutes on a loaded machine), so nothing here imports it: each
+`run` first checks everything it can without it (the preset, every `--set`, the resolution, the
+minibatch-stddev groups, the paths that must exist) and only then imports the modules that use it,
+which load it through `stylegan_tf._quiet` (its C++ start-up lines hidden unless `--verbose`). A bad
+command line is answered at once; tests/test_cli_errors.py checks that TensorFlow was not imported.
 """
 
 import argparse
@@ -22,8 +27,6 @@ COMMANDS = {
     "metrics": ("stylegan_tf.cli.metrics", "quality metrics of a trained generator: swd, fid, fd_probe, ppl, ..."),
     "convert": ("stylegan_tf.cli.convert", "convert NVIDIA's StyleGAN v1 network pickles into Keras models"),
 }
-
-WITHOUT_TENSORFLOW = {"configs"}  # commands that never import TensorFlow
 
 
 def build_parser():
@@ -50,8 +53,6 @@ def main(argv=None):
         return 2
     if args.verbose:
         os.environ["STYLEGAN_TF_VERBOSE"] = "1"  # read by stylegan_tf._quiet when TensorFlow is first imported
-    if args.command not in WITHOUT_TENSORFLOW:
-        importlib.import_module("stylegan_tf._quiet")  # TensorFlow, without its C++ start-up lines
     try:
         return args._run(args) or 0
     except (ValueError, FileNotFoundError, NotADirectoryError) as e:

@@ -4,7 +4,6 @@ See `stylegan_tf.export.savedmodel` for the signatures.
 """
 
 import os
-import zipfile
 
 
 def add_arguments(parser):
@@ -20,17 +19,11 @@ def add_arguments(parser):
 
 def check_paths(args):
     """One-line errors for bad paths before TensorFlow starts: a missing or non-.keras input, an OUT that is a file."""
+    from stylegan_tf.loading import model_file, saved_class  # no TensorFlow
+
     if args.version < 1:
         raise ValueError(f"--version must be a positive integer, got {args.version}")
-    path = args.run_dir
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path} does not exist: pass a run folder or a .keras file")
-    if os.path.isdir(path):
-        keras_file = os.path.join(path, "G_ema.keras")
-        path = keras_file if os.path.isfile(keras_file) else None  # else load_generator picks the newest *.keras
-    if path is not None and not zipfile.is_zipfile(path):
-        raise ValueError(f"{path} is not a .keras file (not a zip archive: damaged, truncated or another format); "
-                         f"pass the G_ema.keras a finished `python -m stylegan_tf train` run writes")
+    saved_class(model_file(args.run_dir), expected="Generator")  # exists, a .keras archive holding a Generator
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise ValueError(f"OUT {args.out} is an existing file; give a folder path")
 

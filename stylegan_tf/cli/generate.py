@@ -10,9 +10,8 @@ variation (Fig. 4, per seed: draws and std map), noise (Fig. 5), truncation (Fig
 so the same command writes the same files. See `stylegan_tf.generation.figures` for the maths.
 """
 
+import math
 import os
-
-import numpy as np
 
 FIGURES = ("images", "mixing", "variation", "noise", "truncation", "interpolation")
 
@@ -24,9 +23,12 @@ def parse_seeds(text):
         part = part.strip()
         lo, sep, hi = part.partition("-")
         try:
-            seeds += list(range(int(lo), int(hi) + 1)) if sep else [int(part)]
+            first, last = (int(lo), int(hi)) if sep else (int(part), int(part))
         except ValueError:
             raise ValueError(f"bad seed list {text!r}: use integers and ranges, e.g. '0-7' or '1,5,9'") from None
+        if last >= 2**32 or last - first >= 100_000:  # numpy's RandomState takes seeds in [0, 2**32)
+            raise ValueError(f"bad seed list {text!r}: seeds are integers in [0, 2**32), at most 100,000 per range")
+        seeds += range(first, last + 1)
     if not seeds:
         raise ValueError(f"bad seed list {text!r}: it names no seed")
     return seeds
@@ -34,9 +36,12 @@ def parse_seeds(text):
 
 def parse_floats(text):
     try:
-        return [float(x) for x in str(text).split(",")]
+        values = [float(x) for x in str(text).split(",")]
     except ValueError:
         raise ValueError(f"bad number list {text!r}: use comma-separated numbers, e.g. '1,0.5,0,-1'") from None
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"bad number list {text!r}: the values must be finite, e.g. '1,0.5,0,-1'")
+    return values
 
 
 def parse_styles(text):
@@ -92,15 +97,35 @@ def _span(layers):
         else f"layers {','.join(map(str, layers))}"
 
 
+def check_args(args):
+    """One-line errors for bad numbers and model paths, before TensorFlow loads; returns the .keras file."""
+    from stylegan_tf.loading import model_file, saved_class  # no TensorFlow
+
+    if args.batch_size < 1 or args.steps < 1 or args.num_draws < 2:
+        raise ValueError("--batch-size and --steps must be >= 1 and --num-draws >= 2")
+    if args.psi is not None and not math.isfinite(args.psi):
+        raise ValueError(f"--psi {args.psi}: the value must be finite (1 = no truncation, 0.7 the paper's)")
+    for flag, value in (("--cutoff", args.cutoff), ("--noise-seed", args.noise_seed)):
+        if value is not None and value < 0:
+            raise ValueError(f"{flag} {value}: give an integer >= 0")
+    if args.duration_ms < 1:
+        raise ValueError(f"--duration-ms {args.duration_ms}: give a positive number of milliseconds")
+    path = model_file(args.run if args.run is not None else args.model)
+    saved_class(path, expected="Generator")
+    if args.out is not None and os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise ValueError(f"--out {args.out} is an existing file; give a folder path")
+    return path
+
+
 def run(args):
+    check_args(args)  # before TensorFlow loads
+    import numpy as np
     from tqdm import tqdm
 
     from stylegan_tf.generation import figures as F
     from stylegan_tf.generation import viz
 
     figures = FIGURES if "all" in args.figures else tuple(dict.fromkeys(args.figures))
-    if args.batch_size < 1 or args.steps < 1 or args.num_draws < 2:
-        raise ValueError("--batch-size and --steps must be >= 1 and --num-draws >= 2")
     source = args.run if args.run is not None else args.model
     G = F.load_generator(source)
     default_root = args.run if args.run is not None else os.path.dirname(os.path.abspath(args.model))

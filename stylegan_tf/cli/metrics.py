@@ -64,7 +64,27 @@ def format_table(rows):
     return "\n".join(lines)
 
 
+def check_args(args):
+    """One-line errors for bad numbers and a missing or damaged model, before TensorFlow loads."""
+    from stylegan_tf.loading import model_file, saved_class  # no TensorFlow
+
+    if args.list:
+        return
+    if not args.source and not args.real_vs_real:
+        raise ValueError("name a run folder or a .keras file (or use --list, --real-vs-real)")
+    if args.num_images is not None and args.num_images < 2:
+        raise ValueError("--num-images must be >= 2")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise ValueError(f"--batch-size {args.batch_size}: give a positive number")
+    r = args.resolution
+    if r is not None and (r < 4 or r & (r - 1)):
+        raise ValueError(f"--resolution {r} is not allowed: use a power of two >= 4 (8, 16, ..., 1024)")
+    if args.source and not args.real_vs_real:
+        saved_class(model_file(args.source), expected="Generator")
+
+
 def run(args) -> int:
+    check_args(args)  # before TensorFlow loads
     from stylegan_tf.metrics import calc_metric, list_metrics
 
     if args.list:

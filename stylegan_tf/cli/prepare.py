@@ -18,11 +18,19 @@ def add_arguments(parser):
 def run(args):
     import os
 
-    if os.path.exists(args.out) and not os.path.isdir(args.out):  # before TensorFlow starts
+    # before TensorFlow starts, so these errors are immediate
+    if not os.path.exists(args.source):
+        raise FileNotFoundError(f"source {args.source} does not exist; give a folder or a .zip of images")
+    r = args.resolution
+    if r < 4 or r & (r - 1):
+        raise ValueError(f"--resolution {r} is not allowed: use a power of two >= 4 (8, 16, ..., 1024)")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise ValueError(f"OUT {args.out} is an existing file; give a folder path (it is created if missing)")
     for flag, value in (("--images-per-shard", args.images_per_shard), ("--max-pixels", args.max_pixels)):
         if value is not None and value < 1:
             raise ValueError(f"{flag} {value}: give a positive number")
+    from stylegan_tf import _quiet  # noqa: F401  (imports TensorFlow without its C++ start-up lines)
+
     import tensorflow as tf
 
     from stylegan_tf.data.image_files import MAX_PIXELS

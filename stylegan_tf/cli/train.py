@@ -25,7 +25,7 @@ import dataclasses
 import os
 import sys
 
-from stylegan_tf.config import PRESETS, SCALES, parse_override, preset
+from stylegan_tf.config import PRESETS, SCALES, StyleGANConfig, parse_override, preset
 
 DEFAULTS = tuple(SCALES)
 FEW_IMAGES = 2000  # below this many images, `train` warns that the results will be poor
@@ -99,7 +99,7 @@ def check_data(cfg):
     """Raises FileNotFoundError/ValueError unless `cfg.data` names a dataset that holds `cfg.resolution` images."""
     if cfg.data.startswith("tfds:"):
         return  # checked when the dataset is opened (needs tensorflow-datasets)
-    from stylegan_tf.data.pipeline import ACCEPTED, dataset_info
+    from stylegan_tf.data.sources import ACCEPTED, dataset_info  # reads dataset.json only: no TensorFlow
 
     try:
         info = dataset_info(cfg.data)
@@ -123,19 +123,21 @@ def warn_if_few_images(cfg):
 
 def make_strategy(name: str):
     """Creates the tf.distribute strategy; call before anything else touches TensorFlow devices."""
-    import tensorflow as tf
-
     if name not in STRATEGIES:
         raise ValueError(f"--strategy {name!r}: choose one of {', '.join(STRATEGIES)}")
+    if name == "multiworker" and not os.environ.get("TF_CONFIG"):
+        raise ValueError(
+            "--strategy multiworker needs the TF_CONFIG environment variable on every worker, e.g. "
+            'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", '
+            '"index": 0}}\''
+        )
+    from stylegan_tf import _quiet  # noqa: F401  (imports TensorFlow without its C++ start-up lines)
+
+    import tensorflow as tf
+
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multiworker":
-        if not os.environ.get("TF_CONFIG"):
-            raise ValueError(
-                "--strategy multiworker needs the TF_CONFIG environment variable on every worker, e.g. "
-                'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", '
-                '"index": 0}}\''
-            )
         return tf.distribute.MultiWorkerMirroredStrategy()
     return tf.distribute.get_strategy()
 
@@ -168,9 +170,11 @@ def check_writable(out_dir: str):
 
 
 def run(args) -> int:
-    # Validate cheap things before TensorFlow starts, so errors are immediate.
+    # Everything up to _train runs without TensorFlow (except reading a checkpoint for --resume), so errors are immediate.
     if args.strategy not in STRATEGIES:
         raise ValueError(f"--strategy {args.strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    for text in args.overrides:  # each --set's key and type, also before --resume reads a checkpoint
+        parse_override(StyleGANConfig(), text)
     latest = stored = None
     if args.resume:
         latest, stored = _latest_checkpoint(args.out)

@@ -15,7 +15,7 @@ Order: the images shown, and their flips, are a function of (seed, position in t
 shown), not of how long a pipeline has run: `make_dataset(..., start_nimg=k)` gives what an
 uninterrupted pipeline gives after k images, so a resumed run trains on the same batches (the official
 code restarts its input at every start-up). Shard paths in dataset.json must be file names inside
-the folder; anything else is refused.
+the folder; anything else is refused. `dataset_info` and the source names are in `sources.py` (no TensorFlow).
 
 Paper: Karras et al. 2019, Sec. 2 and appendix A (FFHQ, mirror augmentation).
 """
@@ -26,16 +26,15 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
-from stylegan_tf.data import faces, prepare
-from stylegan_tf.geometry import resolution_log2
+from stylegan_tf import _quiet  # noqa: F401  (imports TensorFlow without its C++ start-up lines)
+import tensorflow as tf  # noqa: E402
 
-SYNTHETIC = "synthetic-faces"
-SYNTHETIC_MAX_RESOLUTION = 256
+from stylegan_tf.data import faces, prepare  # noqa: E402
+from stylegan_tf.data.sources import (ACCEPTED, SYNTHETIC, SYNTHETIC_MAX_RESOLUTION, SYNTHETIC_NUM_IMAGES,  # noqa: E402,F401
+                                      _inside, _is_synthetic, _parse_synthetic, _read_meta, dataset_info)
+
 SYNTHETIC_BASE_RESOLUTION = 64  # the cache is drawn at max(resolution, 64); lower levels are box averages
-SYNTHETIC_NUM_IMAGES = 10_000
-ACCEPTED = f'"{SYNTHETIC}" (or "{SYNTHETIC}:N"), a folder made by `python -m stylegan_tf prepare`, or tfds:NAME'
 
 
 def cache_dir():
@@ -52,43 +51,6 @@ def cache_dir():
     if (checkout / "pyproject.toml").is_file() and (checkout / "data" / "README.md").is_file():
         return checkout / "data" / "cache"
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "stylegan_tf"
-
-
-def _parse_synthetic(source):
-    if source == SYNTHETIC:
-        return SYNTHETIC_NUM_IMAGES
-    count = source[len(SYNTHETIC) + 1 :]
-    if not count.isdigit() or int(count) < 1:
-        raise ValueError(f"source {source!r}: write {SYNTHETIC}:N with N a positive number of images")
-    return int(count)
-
-
-def _is_synthetic(source):
-    return source == SYNTHETIC or source.startswith(SYNTHETIC + ":")
-
-
-def _read_meta(folder):
-    folder = Path(folder)
-    if not folder.exists():
-        raise FileNotFoundError(f"data source {str(folder)!r} does not exist; accepted: {ACCEPTED}")
-    meta_path = folder / prepare.META_FILE
-    if not meta_path.is_file():
-        hint = " (an interrupted prepare? run it again)" if any(folder.glob("r*.tfrecord*")) else ""
-        raise FileNotFoundError(f"{folder} is not a complete prepared dataset: no {prepare.META_FILE}{hint}; "
-                                f"accepted: {ACCEPTED}")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{meta_path} is unreadable ({e}); run `python -m stylegan_tf prepare` again") from None
-    if not isinstance(meta, dict) or meta.get("format") != prepare.FORMAT:
-        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
-        raise ValueError(f"{meta_path} has format {found!r}, expected {prepare.FORMAT!r}")
-    for names in (meta.get("shards") or {}).values():
-        for name in names:
-            _inside(folder, name, "shard")
-    if meta.get("labels"):
-        _inside(folder, meta["labels"], "labels file")
-    return meta
 
 
 def synthetic_faces_path(resolution, num_images=SYNTHETIC_NUM_IMAGES, seed=0, progress=True):
@@ -146,29 +108,6 @@ def _check_resolution(resolution, low, high, source):
     if resolution > high:
         raise ValueError(f"source {source!r} holds images up to {high}px, not {resolution}px; "
                          "prepare it again with a larger --resolution")
-
-
-def dataset_info(source):
-    """Describes a source without reading its images.
-
-    Returns:
-        dict with `kind` ("synthetic", "folder" or "tfds"), `resolution` (largest available, None if
-        unknown), `num_images`, `has_labels` and `label_fields`; `levels` (resolutions held) except
-        for tfds, which is resized on the fly; `path` for folders.
-    """
-    source = str(source)
-    if _is_synthetic(source):
-        return {"kind": "synthetic", "resolution": SYNTHETIC_MAX_RESOLUTION, "num_images": _parse_synthetic(source),
-                "has_labels": True, "label_fields": list(faces.FACTOR_NAMES),
-                "levels": [2**k for k in range(2, resolution_log2(SYNTHETIC_MAX_RESOLUTION) + 1)]}
-    if source.startswith("tfds:"):
-        from stylegan_tf.data.tfds_source import _tfds_info
-
-        return _tfds_info(source[5:])
-    meta = _read_meta(source)
-    return {"kind": "folder", "resolution": meta["resolution"], "num_images": meta["num_images"],
-            "has_labels": bool(meta.get("labels")), "label_fields": meta.get("label_fields", []),
-            "levels": meta["levels"], "path": str(Path(source).resolve())}
 
 
 def make_dataset(source, resolution, global_batch_size, *, strategy=None, mirror_augment=True, seed=0,
@@ -303,12 +242,3 @@ def _tfrecord_pipeline(folder, meta, resolution, ctx, global_batch_size, mirror,
         return images, y
 
     return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
-
-
-def _inside(folder, name, what):
-    """`folder/name`, refusing a `dataset.json` entry that is not a plain file name inside the folder."""
-    if not isinstance(name, str) or not name or os.path.isabs(name) or name != os.path.basename(name) \
-            or name in (".", ".."):
-        raise ValueError(f"{Path(folder) / prepare.META_FILE} lists {what} {name!r}, which is not a file name "
-                         f"inside the dataset folder; refusing to open it. Run `python -m stylegan_tf prepare` again")
-    return str(Path(folder) / name)

@@ -19,14 +19,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
+
+from stylegan_tf import _quiet  # noqa: F401  (imports TensorFlow without its C++ start-up lines)
+import tensorflow as tf  # noqa: E402
 from PIL import Image
 
 from stylegan_tf.data.image_files import IMAGE_EXTENSIONS, MAX_PIXELS, list_source, load_rgb, reason  # noqa: F401
+from stylegan_tf.data.sources import FORMAT, META_FILE  # noqa: F401  (dataset.json is read without TensorFlow)
 from stylegan_tf.geometry import resolution_log2
 
-FORMAT = "stylegan_tf-tfrecords-v1"
-META_FILE = "dataset.json"
 LABELS_FILE = "labels.npy"
 
 

@@ -15,8 +15,6 @@ Fig. 8 (truncation trick, appendix B). See notebooks/00_tour.ipynb (all of them)
 """
 
 import dataclasses
-import glob
-import os
 
 import numpy as np
 
@@ -30,27 +28,15 @@ PAPER_PSIS = (1.0, 0.7, 0.5, 0.0, -0.5, -1.0)  # Fig. 8, left to right
 
 
 def load_generator(path):
-    """Loads a Generator from a `.keras` file or a run folder (its `G_ema.keras`, else its newest `*.keras`)."""
-    import keras
+    """Loads a Generator from a `.keras` file or a run folder (its `G_ema.keras`, else its newest `*.keras`).
 
-    from stylegan_tf.networks.generator import Generator  # importing the networks registers their layers
+    `stylegan_tf.load_model(path)` that also refuses a file holding anything but a Generator (e.g. D.keras).
+    """
+    from stylegan_tf.loading import load_model, model_file, saved_class
 
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        found = sorted(glob.glob(os.path.join(path, "*.keras")), key=os.path.getmtime)
-        preferred = os.path.join(path, "G_ema.keras")
-        if not found:
-            raise FileNotFoundError(f"no .keras generator in {path}: a finished `python -m stylegan_tf train` run "
-                                    f"writes {preferred}; or pass a .keras file")
-        path = preferred if preferred in found else found[-1]
-    elif not os.path.isfile(path):
-        raise FileNotFoundError(f"{path} does not exist: pass a run folder or a .keras file")
-    elif not path.endswith(".keras"):
-        raise ValueError(f"{path} is not a .keras file: pass a run folder or a .keras file saved by the trainer")
-    G = keras.saving.load_model(path, compile=False)
-    if not isinstance(G, Generator):
-        raise ValueError(f"{path} holds a {type(G).__name__}, not a stylegan_tf Generator")
-    return G
+    path = model_file(path)
+    saved_class(path, expected="Generator")
+    return load_model(path)
 
 
 def seeds_to_z(seeds, z_dim):
