@@ -74,7 +74,7 @@ def main(argv=None):
             names = generate_course(args.course, args.chapters, force=args.force, notebooks=args.notebooks)
             print(f"{args.course}: {len(names)} assignments; student versions in {args.course}/release/: "
                   + ", ".join(names))
-            print(f"next: cd {args.course} && nbgrader release_assignment {names[0]}   (README.md, For instructors)")
+            print(f"next: cd {args.course} && nbgrader release_assignment {names[0]}   (docs/course.md)")
         else:
             results = autograde(args.course, _assignments(args.course, args.chapters), args.students,
                                 fast=args.fast, force=args.force)
