@@ -55,7 +55,8 @@ def saved_class(path, expected=None) -> str:
     try:
         with zipfile.ZipFile(path) as archive:
             config = json.loads(archive.read("config.json"))
-        registered = config["registered_name"] if isinstance(config, dict) else None
+        # "stylegan_tf>Generator" for ours; Keras' own classes have no registered_name, only a class_name
+        registered = (config.get("registered_name") or config["class_name"]) if isinstance(config, dict) else None
     except (OSError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError) as e:
         detail = " ".join(str(e).split())[:120]
         raise ValueError(f"could not load a {noun} from {path} (config.json: {type(e).__name__}: {detail}); "

@@ -1,6 +1,7 @@
 """StyleGANConfig: presets as Table 1, JSON round trip, validation and --set parsing."""
 
 import dataclasses
+import re
 
 import pytest
 
@@ -152,3 +153,41 @@ def test_every_scale_keeps_table_1_switches(scale):
             k: getattr(PRESETS[row], k) for k in switches if k != "mapping_layers"}
     assert preset("A", scale, mapping_layers=2).mapping_layers == 2  # an explicit override still wins
     assert preset("F", scale).mapping_layers == (SCALES[scale].get("mapping_layers") or PRESETS["F"].mapping_layers)
+
+
+@pytest.mark.parametrize("text", ["lr_base=inf", "lr_base=-inf", "lr_base=nan", "lr_base=1e999", "r1_gamma=NaN",
+                                  "truncation_psi=inf"])
+def test_set_non_finite_numbers_say_they_must_be_finite(text):
+    with pytest.raises(ValueError, match=rf"^--set {re.escape(text)}: the value must be finite; give a number such as"):
+        parse_override(preset("F"), text)
+
+
+def test_set_optional_and_union_fields_are_type_checked():
+    cfg = preset("F")
+    assert parse_override(cfg, "mapping_fmaps=None") == {"mapping_fmaps": None}
+    assert parse_override(cfg, "truncation_cutoff=4") == {"truncation_cutoff": 4}
+    assert parse_override(cfg, "fused_scale=False") == {"fused_scale": False}
+    with pytest.raises(ValueError, match=r"mapping_fmaps=3\.5: expected a value of type int or None"):
+        parse_override(cfg, "mapping_fmaps=3.5")
+    with pytest.raises(ValueError, match=r"fused_scale=3: expected a value of type str or bool"):
+        parse_override(cfg, "fused_scale=3")
+    with pytest.raises(ValueError, match="expected a value of type int, got True"):
+        parse_override(cfg, "resolution=True")
+
+
+@pytest.mark.parametrize("overrides, match", [
+    (dict(truncation_cutoff=-1), r"truncation_cutoff=-1 is not allowed: an integer >= 0 or None"),
+    (dict(mbstd_num_features=0), r"mbstd_num_features=0 is not allowed: a positive integer"),
+    (dict(mbstd_num_features=3), r"mbstd_num_features=3 is not allowed: a divisor of D's feature maps at 4x4 \(512\)"),
+    (dict(wgan_target=0.0), r"wgan_target=0\.0 is not allowed: a finite number > 0"),
+    (dict(fmap_decay=float("nan")), r"fmap_decay=nan is not allowed: a finite number"),
+    (dict(metrics_kimg=float("inf")), r"metrics_kimg=inf is not allowed: a finite positive number"),
+    (dict(minibatch_dict={6: 4}), r"minibatch_dict=\{6: 4\} is not allowed: .*powers of two >= 4"),
+    (dict(lr_dict={"8": 0.1}), r"lr_dict=\{'8': 0\.1\} is not allowed: .*powers of two >= 4"),
+    (dict(blur_filter=(1, -1)), r"blur_filter=\(1, -1\) is not allowed: .*non-zero sum"),
+    (dict(mapping_layers=True), r"mapping_layers=True is not allowed: an integer >= 0"),
+])
+def test_numeric_fields_refuse_values_the_networks_cannot_use(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        preset("F", **overrides)
+    assert preset("F", truncation_cutoff=None, mbstd_num_features=2, fmap_decay=0.5, blur_filter=()).mbstd_num_features == 2
