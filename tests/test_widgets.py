@@ -9,6 +9,7 @@ from PIL import Image
 
 from stylegan_tf import build_generator, preset
 from stylegan_tf.generation import figures, viz, widgets
+from tolerance import assert_close
 
 SEEDS = [3, 1, 4]
 
@@ -32,32 +33,30 @@ def _ws(G, seeds, psi=1.0, cutoff=None):
 
 
 def test_truncation_images_are_the_truncation_trick(G):
-    close = dict(rtol=1e-5, atol=1e-5)
     flat = widgets.truncation_images(G, SEEDS, psi=0.0, cutoff=G.num_ws)  # psi = 0: every seed is w_avg
     for image in flat[1:]:
-        np.testing.assert_allclose(image, flat[0], **close)
-    np.testing.assert_allclose(widgets.truncation_images(G, SEEDS, psi=1.0),
-                               figures.generate_images(G, SEEDS, psi=1.0), **close)
+        assert_close(image, flat[0])
+    assert_close(widgets.truncation_images(G, SEEDS, psi=1.0),
+                               figures.generate_images(G, SEEDS, psi=1.0))
     raw = figures.generate_images(G, SEEDS, psi=1.0)
-    np.testing.assert_allclose(widgets.truncation_images(G, SEEDS, psi=0.3, cutoff=0), raw, **close)  # untruncated
+    assert_close(widgets.truncation_images(G, SEEDS, psi=0.3, cutoff=0), raw)  # untruncated
     z = figures.seeds_to_z(SEEDS, G.z_dim)  # the Keras model's own truncation, on layers 0-1 only
     reference = G(z, truncation_psi=0.5, truncation_cutoff=2, noise_mode="const")
-    np.testing.assert_allclose(widgets.truncation_images(G, SEEDS, psi=0.5, cutoff=2), reference, **close)
+    assert_close(widgets.truncation_images(G, SEEDS, psi=0.5, cutoff=2), reference)
     partial = widgets.truncation_images(G, SEEDS, psi=0.0, cutoff=2)  # layers 2-3 still follow each seed
     assert np.abs(partial[0] - partial[1]).max() > 1e-3
 
 
 def test_mixing_images_take_the_layers_from_the_crossover_up_from_the_source(G):
-    close = dict(rtol=1e-5, atol=1e-5)
     src, dst = figures.generate_images(G, [5]), figures.generate_images(G, [6])
     at_zero = widgets.mixing_images(G, 5, 6, crossover=0)
-    np.testing.assert_allclose(at_zero[0], src[0], **close)
-    np.testing.assert_allclose(at_zero[1], dst[0], **close)
-    np.testing.assert_allclose(at_zero[2], src[0], **close)  # every style from the source
-    np.testing.assert_allclose(widgets.mixing_images(G, 5, 6, crossover=G.num_ws)[2], dst[0], **close)
+    assert_close(at_zero[0], src[0])
+    assert_close(at_zero[1], dst[0])
+    assert_close(at_zero[2], src[0])  # every style from the source
+    assert_close(widgets.mixing_images(G, 5, 6, crossover=G.num_ws)[2], dst[0])
     ws = _ws(G, [6], psi=None).copy()  # destination below the crossover, source from it up
     ws[:, 2:] = _ws(G, [5], psi=None)[:, 2:]
-    np.testing.assert_allclose(widgets.mixing_images(G, 5, 6, crossover=2)[2], figures.synthesize(G, ws)[0], **close)
+    assert_close(widgets.mixing_images(G, 5, 6, crossover=2)[2], figures.synthesize(G, ws)[0])
     with pytest.raises(ValueError, match=r"crossover must be in \[0, 4\]"):
         widgets.mixing_images(G, 5, 6, crossover=5)
 
@@ -66,12 +65,12 @@ def test_noise_variation_is_zero_without_noise_and_local_to_the_chosen_layers(G)
     off = widgets.noise_variation(G, 7, layers=[], num_draws=4)
     assert off.std.shape == (G.resolution, G.resolution) and (off.std == 0).all()
     noise_free = figures.synthesize(G, _ws(G, [7], psi=None), noise_mode="none")
-    np.testing.assert_allclose(off.images[0], noise_free[0], rtol=1e-5, atol=1e-5)
+    assert_close(off.images[0], noise_free[0])
     on = widgets.noise_variation(G, 7, layers=range(G.num_ws), num_draws=4)
     assert on.std.min() > 0  # every pixel varies when the 8 px layers are noisy
     fine = widgets.noise_variation(G, 7, layers=[3], num_draws=4)
     expected = figures.stochastic_variation(G, 7, num_draws=4, num_show=1, layers=[3])
-    np.testing.assert_allclose(fine.std, expected.std, rtol=1e-6, atol=1e-7)
+    assert_close(fine.std, expected.std)
     assert 0 < fine.std.max() and fine.std.max() != pytest.approx(on.std.max())
     no_noise = build_generator(preset("D", "tiny"))  # row D: no noise inputs
     with pytest.raises(ValueError, match="no noise inputs"):
