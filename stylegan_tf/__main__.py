@@ -1,4 +1,4 @@
-"""`python -m stylegan_tf ...` entry point (TensorFlow is imported only once a command runs)."""
+"""`python -m stylegan_tf ...` entry point (TensorFlow is imported only once a command has checked its arguments)."""
 
 import sys
 
