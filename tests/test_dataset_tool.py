@@ -54,7 +54,7 @@ def src(tmp_path_factory):
 GOOD = ["a_rgb.jpg", "b_grey.webp", "f_16bit.png", "g_cmyk.jpg", "h_exif.jpg",
         "sub/c_rgba.png", "sub/d_la.png", "sub/deeper/e_palette.bmp"]  # the order prepare writes (sorted)
 BAD = {"notes.txt": "not an image", "x_corrupt.jpg": "not an image Pillow can read", "y_truncated.png": "truncated",
-       "z_small.png": "smaller than 16"}
+       "z_small.png": "smaller than 16", ".hidden.jpg": "hidden (its name starts with '.'); not read"}
 
 
 def _read_levels(folder, resolution):
@@ -197,7 +197,8 @@ def test_killed_prepare_then_rerun(src, tmp_path):
 def test_cli_prepare(src, tmp_path, capsys):
     assert cli.main(["prepare", str(src), str(tmp_path / "ds"), "--resolution", "16"]) == 0
     out = capsys.readouterr().out
-    assert f"wrote {len(GOOD)} images at 4, 8, 16 px" in out and "skipped 4 file(s)" in out and "z_small.png" in out
+    assert f"wrote {len(GOOD)} images at 4, 8, 16 px" in out and "skipped 5 file(s)" in out and "z_small.png" in out
+    assert "  .hidden.jpg: hidden" in out
     (tmp_path / "empty").mkdir()
     assert cli.main(["prepare", str(tmp_path / "empty"), str(tmp_path / "o"), "--resolution", "16"]) == 2
     assert "error: source" in capsys.readouterr().err
@@ -235,6 +236,9 @@ def test_every_odd_entry_is_listed_with_a_reason_in_words(tmp_path, monkeypatch)
     _solid("RGB", (20, 20), (1, 2, 3)).save(root / "folder.png" / "nested.png")
     (root / "bomb.png").write_bytes(_png_declaring(12_000, 12_000))  # 144 Mpx declared in ~70 bytes
     (root / "random.jpg").write_bytes(os.urandom(64))
+    (root / ".cache").mkdir()
+    _solid("RGB", (20, 20), (1, 2, 3)).save(root / ".cache" / "thumb.png")
+    (root / "folder.png" / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
     scandir = os.scandir
 
     def locked(path):  # as a non-root user without read permission would see it (root reads everything)
@@ -249,7 +253,9 @@ def test_every_odd_entry_is_listed_with_a_reason_in_words(tmp_path, monkeypatch)
                 "dangling.png": "dangling symbolic link", "linked_dir": "link to a folder",
                 "pipe.png": "FIFO", "folder.png": "folder named like an image", "locked": "unreadable folder",
                 "bomb.png": "12000x12000 = 144.0 Mpx, more than the limit of 33.6 Mpx",
-                "random.jpg": "not an image Pillow can read"}
+                "random.jpg": "not an image Pillow can read",
+                ".cache": "hidden folder (its name starts with '.'); its files are not read",
+                "folder.png/.DS_Store": "hidden (its name starts with '.')"}
     for name, words in expected.items():
         assert words in skipped.get(name, ""), (name, skipped.get(name))
     assert set(skipped) == set(expected)
@@ -273,12 +279,68 @@ def test_zip_members_with_dot_dot_or_too_large_are_listed_and_read_within_a_boun
         z.write(good, "dir.png/inner.png")
         z.writestr("dir.png/", b"")
         z.writestr("big.png", b"\0" * 5000)
+        z.writestr(".DS_Store", b"\0\0\0\1Bud1")
+        z.write(good, "__MACOSX/._ok.png")  # what macOS's Archive Utility adds next to each file
+        z.write(good, ".git/a.png")
+        z.write(good, ".git/b.png")
     monkeypatch.setattr(image_files, "MAX_FILE_BYTES", 4096)
     summary = prepare.prepare_dataset(archive, tmp_path / "out", R, progress=False)
     skipped = dict(summary["skipped"])
     assert "'..'" in skipped["../escape.png"] and "5000 bytes, more than" in skipped["big.png"]
     assert "folder named like an image" in skipped["dir.png/"]
+    assert skipped[".DS_Store"] == skipped["__MACOSX/._ok.png"] == "hidden (its name starts with '.'); not read"
+    assert "hidden folder" in skipped[".git/"] and not any(n.startswith(".git/") and n != ".git/" for n in skipped)
     assert summary["num_images"] == 2
+
+
+def test_a_truncated_zip_is_reported_as_damaged(tmp_path, capsys):
+    good = tmp_path / "good.png"
+    _solid("RGB", (20, 20), (1, 2, 3)).save(good)
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as z:
+        for k in range(3):
+            z.write(good, f"img{k}.png")
+    data = (tmp_path / "a.zip").read_bytes()
+    for name in ("cut.zip", "cut.bin"):  # the name or the first bytes say it is a zip
+        (tmp_path / name).write_bytes(data[: len(data) * 2 // 3])  # a download cut off: no table of contents
+        with pytest.raises(ValueError, match=f"{name} is a damaged .zip file .*copy or download it again"):
+            prepare.prepare_dataset(tmp_path / name, tmp_path / "out", R, progress=False)
+    (tmp_path / "notes.txt").write_text("not a zip")
+    with pytest.raises(ValueError, match="neither a folder nor a .zip file"):
+        prepare.prepare_dataset(tmp_path / "notes.txt", tmp_path / "out", R, progress=False)
+    assert cli.main(["prepare", str(tmp_path / "cut.zip"), str(tmp_path / "o"), "--resolution", "16"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is a damaged .zip file" in err[0] and "Traceback" not in err[0]
+
+
+@pytest.mark.parametrize("mode", ["auto", "bar", "off"])
+def test_progress_off_a_terminal_is_plain_lines(src, tmp_path, capsys, monkeypatch, mode):
+    """Captured stderr is not a terminal: no carriage-return redraws, a plain line every PLAIN_SECONDS
+    (here: each file takes 4 s on a stand-in clock) and one at the end; STYLEGAN_TF_PROGRESS overrides it."""
+    import itertools
+    import types
+
+    from stylegan_tf import progress
+
+    clock = itertools.count(0.0, 4.0)  # each read of the clock: 4 s later
+    monkeypatch.setattr(progress, "time", types.SimpleNamespace(monotonic=lambda: next(clock)))
+    if mode == "auto":
+        monkeypatch.delenv("STYLEGAN_TF_PROGRESS", raising=False)
+    else:
+        monkeypatch.setenv("STYLEGAN_TF_PROGRESS", mode)
+    n = len(GOOD) + len(BAD) - 1  # every listed name but the hidden file
+    prepare.prepare_dataset(src, tmp_path / "ds", R)
+    err = capsys.readouterr().err
+    if mode == "bar":
+        assert "\r" in err  # tqdm, as on a terminal
+        return
+    if mode == "off":
+        assert err == ""
+        return
+    lines = err.splitlines()
+    assert "\r" not in err and all(line.startswith("prepare: ") for line in lines), err
+    assert 3 <= len(lines) <= n // 2 + 1  # one line per 10 s of 4 s files (the clock is read more when printing)
+    assert lines[-1].startswith(f"prepare: {n}/{n} img (100%), ") and "img/s" in lines[-1]
+    assert "ETA" in lines[0] and "ETA" not in lines[-1]
 
 
 def test_prepare_cli_out_is_a_file_or_unwritable_is_one_line(src, tmp_path, capsys):

@@ -1,12 +1,15 @@
 """Reading users' images for `prepare`: listing a folder or .zip, bounded reads, decoding to RGB.
 
 Nothing is dropped silently: every entry that is not read gets a reason in words in the skipped
-list (hidden files and folders, names starting with ".", are the one documented exception):
+list:
 
+    both     hidden files and folders (names starting with ".", e.g. `.DS_Store`, `__MACOSX/._x.png`;
+             a hidden folder is listed once, its contents are not read)
     folder   symbolic link loops, dangling links, links to folders (not followed), FIFOs, sockets and
              devices (never opened: reading a FIFO would block), unreadable sub-folders, and folders
              named like an image (`x.png/`; their contents are still read)
-    .zip     members whose path is absolute or contains `..`, folders named like an image
+    .zip     members whose path is absolute or contains `..`, folders named like an image; a damaged
+             archive (e.g. truncated, so its table of contents is gone) is an error that says so
 
 Limits, so that a small hostile file cannot exhaust memory:
 
@@ -32,6 +35,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 MAX_PIXELS = 2**25
 MAX_FILE_BYTES = 256 * 2**20
+HIDDEN = "hidden (its name starts with '.'); not read"
 
 
 class Unusable(Exception):
@@ -51,8 +55,27 @@ def list_source(src):
     if src.is_dir():
         return _list_folder(src)
     if not zipfile.is_zipfile(src):
+        if _looks_like_zip(src):
+            raise ValueError(f"source {src} is a damaged .zip file (truncated, or its table of contents is "
+                             f"unreadable); copy or download it again, or unpack what is left into a folder")
         raise ValueError(f"source {src} is neither a folder nor a .zip file")
-    return _list_zip(src)
+    try:
+        return _list_zip(src)
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise ValueError(f"source {src} is a damaged .zip file ({' '.join(str(e).split())[:120]}); copy or "
+                         f"download it again") from None
+
+
+def _looks_like_zip(path):
+    """True for a file named .zip or starting with a zip member's signature (what a truncated archive keeps)."""
+    if str(path).lower().endswith(".zip"):
+        return True
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+    except OSError:
+        return False
+
 
 
 def _list_folder(src):
@@ -66,6 +89,7 @@ def _list_folder(src):
         for d in dirs:
             path, rel = os.path.join(root, d), os.path.relpath(os.path.join(root, d), src)
             if d.startswith("."):
+                skipped.append((rel, "hidden folder (its name starts with '.'); its files are not read"))
                 continue
             if os.path.islink(path):
                 skipped.append((rel, "symbolic link to a folder (not followed)"))
@@ -75,9 +99,10 @@ def _list_folder(src):
             kept.append(d)
         dirs[:] = kept
         for f in files:
-            if f.startswith("."):
-                continue
             path = os.path.join(root, f)
+            if f.startswith("."):
+                skipped.append((os.path.relpath(path, src), HIDDEN))
+                continue
             reason = _not_a_file(path)
             (skipped.append((os.path.relpath(path, src), reason)) if reason else
              names.append(os.path.relpath(path, src)))
@@ -115,14 +140,19 @@ def _not_a_file(path):
 
 def _list_zip(src):
     archive = zipfile.ZipFile(src)
-    names, skipped = [], []
+    names, skipped, hidden = [], [], set()
     for info in archive.infolist():
         name = info.filename
         parts = name.replace("\\", "/").split("/")
         if name.startswith(("/", "\\")) or ".." in parts or re.match(r"^[A-Za-z]:", name):
             skipped.append((name, "unsafe path in the archive (absolute or containing '..'); not read"))
-        elif any(p.startswith(".") for p in parts if p):
-            continue  # hidden, e.g. __MACOSX/._x or .DS_Store
+        elif any(p.startswith(".") for p in parts[:-1] if p):  # in a hidden folder: the folder is listed once
+            top = "/".join(parts[: next(i for i, p in enumerate(parts) if p.startswith(".")) + 1]) + "/"
+            if top not in hidden:
+                hidden.add(top)
+                skipped.append((top, "hidden folder (its name starts with '.'); its files are not read"))
+        elif parts[-1].startswith("."):
+            skipped.append((name, HIDDEN))  # e.g. .DS_Store, __MACOSX/._x.png
         elif info.is_dir():
             if name.rstrip("/").lower().endswith(IMAGE_EXTENSIONS):
                 skipped.append((name, "a folder named like an image, not an image file (its contents are read)"))

@@ -155,11 +155,12 @@ def prepare_dataset(source, out_dir, resolution, *, pad=False, strict=False, ima
     Lenient by default: unreadable files, non-images, images smaller than `resolution` or larger than
     `max_pixels`, and entries that are not files (links, FIFOs, unsafe zip paths: `image_files.py`) are
     skipped and listed with a reason in the returned summary; `strict=True` raises ValueError at the first.
+    Hidden files and folders (names starting with ".") are listed too, but never stop a strict run.
 
     Returns:
         dict with `num_images`, `skipped` (list of (name, reason)), `out_dir`, `seconds` and `meta`.
     """
-    from tqdm import tqdm
+    from stylegan_tf.progress import progress_bar
 
     start = time.time()
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
@@ -175,9 +176,13 @@ def prepare_dataset(source, out_dir, resolution, *, pad=False, strict=False, ima
         skipped.append((name, reason))
 
     for name, why in unlisted:
-        skip(name, why)
+        if why.startswith("hidden"):  # .DS_Store, .git/, __MACOSX/._x: listed, but never an error under strict
+            skipped.append((name, why))
+        else:
+            skip(name, why)
     with DatasetWriter(out_dir, resolution, images_per_shard) as writer:
-        for name in tqdm(names, desc="prepare", unit="img", disable=not progress):
+        bar = progress_bar(names, desc="prepare", unit="img") if progress else None  # plain lines in a log
+        for name in names if bar is None else bar:
             if not name.lower().endswith(IMAGE_EXTENSIONS):
                 skip(name, "not an image (extension not in " + " ".join(IMAGE_EXTENSIONS) + ")")
                 continue

@@ -6,6 +6,7 @@ Run folder written by `RunLog` (checkpoints are `checkpoint.Checkpointer`'s):
     run_dir/events.out.tfevents.*       TensorBoard scalars per tick, x = images shown (`tensorboard --logdir run_dir`)
     run_dir/samples/fakes-000123.456kimg.png   G_ema on fixed latents, each tick
     run_dir/log.txt                     one line per tick (also printed above the progress bar)
+                                        and the raw text of errors the one-line messages leave out
     run_dir/metrics.jsonl               one JSON line per metric evaluation (`cfg.metrics`, every `cfg.metrics_kimg`)
 
 The sample latents are drawn once from `numpy.random.RandomState(cfg.seed)`, so every grid of a run
@@ -19,10 +20,10 @@ import time
 
 import numpy as np
 import tensorflow as tf
-import tqdm
 from tensorflow.core.framework import summary_pb2
 
 from stylegan_tf.generation import viz
+from stylegan_tf.progress import progress_bar
 from stylegan_tf.training.checkpoint import checkpoint_name, is_chief, write_json_atomic
 from stylegan_tf.training.schedule import remaining_cost
 
@@ -56,7 +57,8 @@ class RunLog:
     Args:
         run_dir: The run folder (created if missing).
         cfg: The run's `StyleGANConfig`; `config.json` is written from it at once.
-        progress: Show a tqdm bar (kimg, images/s, ETA) on stderr.
+        progress: Show progress (kimg, images/s, ETA) on stderr: a tqdm bar on a terminal, else a plain
+            line every few seconds (`stylegan_tf.progress`; STYLEGAN_TF_PROGRESS=bar|lines|off overrides).
         start_nimg: Images already shown (set it, or `log.start_nimg`, after restoring a checkpoint).
         strategy: Under a multi-worker strategy only the chief writes; other workers log nothing.
 
@@ -71,6 +73,7 @@ class RunLog:
         self.chief = is_chief(strategy)
         self.lines = []  # the tick lines of this process, for tests and notebooks
         self._bar = None
+        self._bar_opened = False  # the bar is None after opening where STYLEGAN_TF_PROGRESS=off
         self._writer = None
         self._metric_text = ""  # the latest metric values, shown on the next tick line
         self._z = np.random.RandomState(cfg.seed).randn(GRID_W * GRID_H, cfg.z_dim).astype(np.float32)
@@ -87,6 +90,8 @@ class RunLog:
         if not (self.chief and self.show_progress):
             return
         bar = self._open_bar()
+        if bar is None:
+            return
         bar.update(min(n_images / 1000.0, bar.total - bar.n))  # the last batch may overshoot total_kimg
         elapsed = time.time() - self._last_time
         if elapsed > 0 and self._last_nimg is not None:
@@ -106,13 +111,14 @@ class RunLog:
         return _hms(self._sec_per_cost * remaining_cost(self.cfg, kimg))
 
     def _open_bar(self):
-        if self._bar is None:
+        if not self._bar_opened:
+            self._bar_opened = True
             total = float(self.cfg.total_kimg)
             digits = 1 if total >= 10 else 3
-            self._bar = tqdm.tqdm(  # the ETA is ours (see `eta`), not tqdm's rate extrapolation
-                total=total, initial=min(self.start_nimg / 1000.0, total), unit="kimg", file=sys.stderr,
+            self._bar = progress_bar(  # the ETA is ours (see `eta`), not tqdm's rate extrapolation
+                total=total, initial=min(self.start_nimg / 1000.0, total), desc="train", unit="kimg",
+                file=sys.stderr, digits=3, dynamic_ncols=True,
                 bar_format="{l_bar}{bar}| {n:.%df}/{total:.%df} kimg [{elapsed}{postfix}]" % (digits, digits),
-                dynamic_ncols=True,
             )
             if self._last_nimg is None:
                 self._last_nimg = self.start_nimg
@@ -202,7 +208,7 @@ class RunLog:
     def close(self):
         if self._bar is not None:
             self._bar.close()
-            self._bar = None
+        self._bar, self._bar_opened = None, False
         if self._writer is not None:
             self._writer.close()
             self._writer = None
