@@ -5,6 +5,7 @@ with the same `checkpoint_objects()` contract as `stylegan_tf.training.trainer.T
 the real trainer is checkpointed, killed and resumed in tests/test_train_cli.py.
 """
 
+import errno
 import os
 
 import keras
@@ -182,14 +183,29 @@ def _flip_middle_byte(path):
     path.write_bytes(bytes(data))
 
 
+DATA = "ckpt.data-00000-of-00001"
 DAMAGE = {
     "data truncated": lambda d: next(d.glob("ckpt.data-*")).write_bytes(next(d.glob("ckpt.data-*")).read_bytes()[:20]),
     "data bit-flipped": lambda d: _flip_middle_byte(next(d.glob("ckpt.data-*"))),
+    "data emptied": lambda d: next(d.glob("ckpt.data-*")).write_bytes(b""),
     "index missing": lambda d: (d / "ckpt.index").unlink(),
     "index garbled": lambda d: (d / "ckpt.index").write_bytes(b"\x00garbage" * 8),
+    "index bit-flipped": lambda d: _flip_middle_byte(d / "ckpt.index"),
     "config.json garbled": lambda d: (d / "config.json").write_text("{not json"),
     "state.json missing": lambda d: (d / "state.json").unlink(),
     "state.json of another count": lambda d: (d / "state.json").write_text('{"cur_nimg": 5}'),
+}
+# the one plain reason each warning gives, and (for TensorFlow's errors) the raw text that goes to log.txt instead
+REASON = {
+    "data truncated": (f"({DATA} is truncated)", "Read less bytes than requested"),
+    "data bit-flipped": (f"(checksum mismatch in {DATA})", "Checksum does not match"),
+    "data emptied": (f"({DATA} is empty)", None),
+    "index missing": ("(ckpt.index is missing)", None),
+    "index garbled": ("(ckpt.index is not a checkpoint file (garbled))", "not an sstable"),
+    "index bit-flipped": ("(checksum mismatch in ckpt.index)", "block checksum mismatch"),
+    "config.json garbled": ("(config.json is not valid JSON)", "Expecting property name"),
+    "state.json missing": ("(state.json is missing)", None),
+    "state.json of another count": ("(state.json says cur_nimg=5, the folder name 32)", None),
 }
 
 
@@ -209,6 +225,10 @@ def test_damaged_newest_checkpoint_falls_back_and_is_set_aside(tmp_path, capsys,
     _assert_same(fresh.state(), saved)  # exactly the older checkpoint, whatever the damaged one half-restored
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and newest in err[0] and "damaged" in err[0] and "Traceback" not in err[0]
+    reason, raw = REASON[damage]
+    assert f"is damaged {reason}; trying the one before" in err[0], err[0]  # one plain reason, no TF internals
+    if raw is not None:  # TensorFlow's own words are kept, out of the way, for a bug report
+        assert raw in (tmp_path / "log.txt").read_text() and raw not in err[0]
     assert ckpt.list() == [good] and os.path.isdir(newest + ".damaged")  # kept for inspection, out of the way
     fresh.step()
     assert ckpt.save(fresh) == newest and ckpt.restore_latest(StandIn(_cfg())) == newest  # written again, afresh
@@ -237,9 +257,19 @@ def test_no_intact_checkpoint_is_one_error_and_nothing_is_renamed(tmp_path):
     assert ckpt.list() == [only]
 
 
-@pytest.mark.parametrize("error", [tf.errors.UnknownError(None, None, "ckpt.data: No space left on device [Op:SaveV2]"),
-                                   OSError(27, "File too large")])
-def test_failed_write_is_one_clear_error_and_keeps_earlier_checkpoints(tmp_path, monkeypatch, error):
+RAW_SAVE_ERROR = ("{{function_node __wrapped__SaveV2_dtypes_182_device_/job:localhost/replica:0/task:0/device:CPU:0}} "
+                  "/run/checkpoints/.tmp-ckpt-000000.032kimg-1/ckpt_temp/part-00000-of-00001.data-00000-of-00001.tempstate1; "
+                  "No space left on device [Op:SaveV2]")
+
+
+@pytest.mark.parametrize("error, reason", [
+    (tf.errors.UnknownError(None, None, RAW_SAVE_ERROR), "no space left on device"),
+    (tf.errors.ResourceExhaustedError(None, None, "ckpt.data: File too large [Op:SaveV2]"), "file too large"),
+    (OSError(errno.ENOSPC, "No space left on device"), "no space left on device"),
+    (OSError(errno.EFBIG, "File too large"), "file too large"),
+    (OSError(errno.EROFS, "Read-only file system"), "read-only file system"),
+])
+def test_failed_write_is_one_clear_error_and_keeps_earlier_checkpoints(tmp_path, monkeypatch, error, reason):
     from stylegan_tf.training.checkpoint import CheckpointWriteError
 
     t = StandIn(_cfg())
@@ -257,9 +287,49 @@ def test_failed_write_is_one_clear_error_and_keeps_earlier_checkpoints(tmp_path,
     monkeypatch.undo()
     message = str(e.value)
     assert "\n" not in message and str(tmp_path / "checkpoints") in message and "--resume" in message
-    assert ("No space left on device" if isinstance(error, tf.errors.OpError) else "File too large") in message
+    assert f"could not write to {tmp_path / 'checkpoints'} ({reason}); earlier checkpoints are intact" in message
+    assert "Op:" not in message and "{{" not in message and "Error" not in message  # no TensorFlow internals
+    if isinstance(error, tf.errors.OpError):
+        assert error.message in (tmp_path / "log.txt").read_text()  # the raw text, for a bug report
     assert sorted(os.listdir(tmp_path / "checkpoints")) == [os.path.basename(first)]  # no temporary left
     assert ckpt.restore_latest(StandIn(_cfg())) == first
+
+
+def test_a_failed_first_write_does_not_suggest_resume(tmp_path, monkeypatch):
+    from stylegan_tf.training.checkpoint import CheckpointWriteError
+
+    t = StandIn(_cfg())
+    t.step()
+
+    def fail(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tf.train.Checkpoint, "write", fail)
+    with pytest.raises(CheckpointWriteError) as e:
+        Checkpointer(str(tmp_path)).save(t)
+    assert "(no space left on device); no checkpoint was written yet" in str(e.value)
+    assert "--resume" not in str(e.value) and "intact" not in str(e.value)
+
+
+@pytest.mark.parametrize("damage", ["state.json missing", "state.json of another count", "config.json garbled"])
+def test_resume_names_a_damaged_checkpoint_once(tmp_path, capsys, damage):
+    """The CLI reads the newest readable config first (`latest_readable`), then restores from there: the
+    damaged checkpoint both passed over is named in one warning, not two."""
+    from stylegan_tf.training.checkpoint import latest_readable
+
+    t = StandIn(_cfg())
+    ckpt = Checkpointer(str(tmp_path), keep=3)
+    t.step()
+    good = ckpt.save(t)
+    t.step()
+    newest = ckpt.save(t)
+    DAMAGE[damage](tmp_path / "checkpoints" / os.path.basename(newest))
+    path, config = latest_readable(str(tmp_path))
+    assert path == good and config_diff(config, _cfg().to_dict()) == []
+    assert ckpt.restore_latest(StandIn(_cfg()), newest=path) == good
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and newest in err[0] and REASON[damage][0] in err[0], err
+    assert os.path.isdir(newest + ".damaged")  # set aside all the same
 
 
 def test_leftovers_of_a_killed_run_are_removed_at_start(tmp_path):

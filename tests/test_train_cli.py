@@ -121,6 +121,36 @@ def test_run_log_writes_config_scalars_and_grids(tmp_path):
             "Timing/sec_per_kimg", "Progress/skipped_updates"} <= tags
 
 
+@pytest.mark.parametrize("mode", ["auto", "lines", "bar", "off"])
+def test_progress_off_a_terminal_is_a_plain_line_every_few_seconds(tmp_path, capsys, monkeypatch, mode):
+    """Captured stderr is not a terminal: a plain line (kimg, img/s, ETA) every PLAIN_SECONDS, no `\\r`
+    redraws; STYLEGAN_TF_PROGRESS=bar|lines|off overrides the choice."""
+    import types
+
+    from stylegan_tf import progress
+
+    clock = [0.0]
+    monkeypatch.setattr(progress, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    if mode == "auto":
+        monkeypatch.delenv("STYLEGAN_TF_PROGRESS", raising=False)
+    else:
+        monkeypatch.setenv("STYLEGAN_TF_PROGRESS", mode)
+    cfg = preset("F", "tiny", total_kimg=1.0)
+    log = RunLog(str(tmp_path), cfg, progress=True)
+    for _ in range(200):  # 200 steps of 5 images, 0.25 s each: 50 s in all
+        clock[0] += 0.25
+        log.progress(5)
+    log.close()
+    err = capsys.readouterr().err
+    if mode in ("bar", "off"):
+        assert ("\r" in err) == (mode == "bar") and (err == "") == (mode == "off")
+        return
+    lines = err.splitlines()
+    assert "\r" not in err and all(line.startswith("train: ") and "img/s, ETA" in line for line in lines), err
+    kimg = [line.split()[1] for line in lines]  # every 10 s from the first step (at 0.25 s), and the end
+    assert kimg == ["0.205/1.000", "0.405/1.000", "0.605/1.000", "0.805/1.000", "1.000/1.000"], err
+
+
 def test_sample_grid_upscales_small_images():
     x = np.stack([np.full((8, 8, 3), v, np.float32) for v in (-1.0, 1.0, 0.0)])
     grid = sample_grid(x, grid_w=2)
@@ -219,23 +249,55 @@ def test_out_that_is_a_file_is_one_line_before_any_work(capsys, tmp_path):
 
 
 def test_resume_skips_a_damaged_newest_checkpoint_and_names_it(tmp_path, capsys):
-    """Garbled config.json in the newest checkpoint: --resume names it, continues from the one before."""
+    """No state.json in the newest checkpoint: --resume names it once, continues from the one before."""
     out = tmp_path / "run"
     os.environ.setdefault("STYLEGAN_TF_DATA_DIR", str(tmp_path / "data"))
     assert cli.main(["train", "--out", str(out), "--kimg", "0.016", "--no-progress", *_sets(TINY[:-4]),
                      "--set", "checkpoint_kimg=0.008", "--set", "tick_kimg=0.008", "--set", "keep_checkpoints=3"]) == 0
     kept = list_checkpoints(str(out))
     assert len(kept) == 2
-    with open(os.path.join(kept[-1], "config.json"), "w") as f:
-        f.write("{garbled")
+    os.remove(os.path.join(kept[-1], "state.json"))
     capsys.readouterr()
     assert cli.main(["train", "--out", str(out), "--resume", "--kimg", "0.024", "--no-progress"]) == 0
     captured = capsys.readouterr()
     warnings = [line for line in captured.err.splitlines() if "damaged" in line]
-    assert warnings and all(kept[-1] in line for line in warnings) and "Traceback" not in captured.err
+    assert warnings == [f"warning: checkpoint {kept[-1]} is damaged (state.json is missing); trying the one before"]
+    assert "Traceback" not in captured.err
     assert f"resumed from {kept[0]} at 0.008 kimg" in captured.out
     assert os.path.isdir(kept[-1] + ".damaged")
     assert json.loads(open(os.path.join(list_checkpoints(str(out))[-1], "state.json")).read())["cur_nimg"] == 24
+
+
+def test_resume_in_a_run_without_a_checkpoint_starts_from_the_beginning(tmp_path, capsys, monkeypatch):
+    """Killed during its first checkpoint write, a run has config.json and a temporary folder, no checkpoint:
+    --resume starts it again from 0 with its config and a note (as Keras' BackupAndRestore does)."""
+    monkeypatch.setenv("STYLEGAN_TF_DATA_DIR", str(tmp_path / "data"))
+    out = tmp_path / "run"
+    (out / "checkpoints" / ".tmp-ckpt-000000.008kimg-4242").mkdir(parents=True)
+    cfg = preset("F", "tiny", data="synthetic-faces:8", seed=9, total_kimg=0.008, checkpoint_kimg=0.008,
+                 tick_kimg=0.008)
+    (out / "config.json").write_text(cfg.to_json())
+    assert cli.main(["train", "--out", str(out), "--resume", "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert f"note: --resume: {out} holds no checkpoint yet; training starts from the beginning with its config.json" \
+        in captured.err and "resumed from" not in captured.out
+    assert json.loads((out / "config.json").read_text())["seed"] == 9  # the run's own config, not the defaults
+    assert [os.path.basename(p) for p in list_checkpoints(str(out))] == ["ckpt-000000.008kimg"]
+    assert not [n for n in os.listdir(out / "checkpoints") if n.startswith(".tmp-")]
+
+
+def test_a_failed_write_before_any_checkpoint_does_not_suggest_resume(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import stylegan_tf.cli.train as train_cli
+
+    def full_disk(args, cfg, latest=None):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "run" / "log.txt"))
+
+    monkeypatch.setattr(train_cli, "_train", full_disk)
+    line = _one_line_error(capsys, ["--out", str(tmp_path / "run"), *_sets(TINY)], "(no space left on device)",
+                           "no checkpoint was written yet", "start the run again")
+    assert "--resume" not in line and "intact" not in line
 
 
 def test_updates_that_overflow_are_rolled_back_and_a_run_of_them_stops_training(tmp_path, monkeypatch):
@@ -261,6 +323,10 @@ def test_updates_that_overflow_are_rolled_back_and_a_run_of_them_stops_training(
     assert all(int(v.numpy()) == 0 for v in (t.G_opt.iterations, t.D_opt.iterations))
     fresh = Trainer(cfg)
     Checkpointer(str(tmp_path)).restore(fresh, list_checkpoints(str(tmp_path))[-1])  # checks values are finite
+    # a run shorter than max_consecutive_skips whose every update was skipped is not a success either
+    t.max_consecutive_skips = 20
+    with pytest.raises(TrainingDiverged, match=r"last 2 steps were all skipped"):
+        t.train(total_kimg=(int(t.cur_nimg.numpy()) + 8) / 1000, progress=False)
 
 
 @pytest.mark.parametrize("flag", ["--set lr_base=1e39", "--set lr_base=1e999"])

@@ -143,15 +143,32 @@ def make_strategy(name: str):
 
 
 def _latest_checkpoint(out_dir: str):
-    """(path, stored config) of the newest checkpoint whose files read back (damaged newer ones are named)."""
+    """(path, stored config) of the newest checkpoint whose files read back (damaged newer ones are named).
+
+    A run folder without a checkpoint yet (killed during its first write, say) gives (None, its
+    config.json if readable) and a note: training starts from the beginning, as Keras' BackupAndRestore does.
+    """
+    import json
+
+    if not os.path.isdir(out_dir):  # before TensorFlow loads (checkpoint.py imports it)
+        why = "is not a folder" if os.path.exists(out_dir) else "does not exist"
+        raise FileNotFoundError(f"--resume: no checkpoint in {os.path.join(out_dir, 'checkpoints')} ({out_dir} {why}); "
+                                f"start a new run without --resume")
     from stylegan_tf.training.checkpoint import latest_readable
 
     try:
         return latest_readable(out_dir)
     except FileNotFoundError:
-        raise FileNotFoundError(
-            f"--resume: no checkpoint in {os.path.join(out_dir, 'checkpoints')}; start a new run without --resume"
-        ) from None
+        pass
+    try:
+        with open(os.path.join(out_dir, "config.json")) as f:
+            stored = json.load(f)
+    except (OSError, ValueError):
+        stored = None
+    stored = stored if isinstance(stored, dict) else None
+    print(f"note: --resume: {out_dir} holds no checkpoint yet; training starts from the beginning"
+          f"{' with its config.json' if stored else ''}", file=sys.stderr, flush=True)
+    return None, stored
 
 
 def check_writable(out_dir: str):
@@ -179,7 +196,7 @@ def run(args) -> int:
     if args.resume:
         latest, stored = _latest_checkpoint(args.out)
     cfg = resolve_config(args, stored)
-    if stored is not None:
+    if latest is not None:
         from stylegan_tf.training.checkpoint import check_resumable
 
         check_resumable(stored, cfg, latest)  # before anything is written to --out
@@ -197,14 +214,15 @@ def run(args) -> int:
         raise ValueError(f"--out {args.out} already holds checkpoints; add --resume to continue it, or pick another --out")
     check_writable(args.out)
     try:
-        return _train(args, cfg)
+        return _train(args, cfg, latest)
     except OSError as e:  # a log, sample grid or summary could not be written (checkpoints raise their own error)
+        from stylegan_tf.training.recovery import after_failed_write, write_reason
+
         where = e.filename or args.out
-        raise ValueError(f"could not write {where} ({e.strerror or e}); earlier checkpoints are intact. Free disk "
-                         f"space or make --out writable, then continue with --resume") from None
+        raise ValueError(f"could not write {where} ({write_reason(e)}); {after_failed_write(args.out)}") from None
 
 
-def _train(args, cfg) -> int:
+def _train(args, cfg, latest=None) -> int:
     warn_if_few_images(cfg)  # after every check, so an error stays one line
     strategy = make_strategy(args.strategy)  # first TF device use of the process
     from stylegan_tf.training.checkpoint import Checkpointer, save_generator
@@ -215,8 +233,8 @@ def _train(args, cfg) -> int:
     log = RunLog(args.out, cfg, progress=not args.no_progress, strategy=strategy)
     print(describe_devices(strategy), flush=True)
     trainer = Trainer(cfg, out_dir=args.out, strategy=strategy, checkpointer=checkpointer, log=log)
-    if args.resume:
-        restored = checkpointer.restore_latest(trainer)  # the newest intact one; damaged ones are named
+    if latest is not None:  # the newest intact one from `latest` down; damaged ones are named once
+        restored = checkpointer.restore_latest(trainer, newest=latest)
         log.start_nimg = int(trainer.cur_nimg.numpy())
         print(f"resumed from {restored} at {log.start_nimg / 1000:.3f} kimg", flush=True)
     trainer.train(progress=not args.no_progress)

@@ -30,7 +30,8 @@ import tensorflow as tf
 from stylegan_tf.training.compatibility import (RESUMABLE_FIELDS, check_resumable, check_variables,  # noqa: F401
                                                 config_diff, flatten_objects, named_variables, read_config)
 from stylegan_tf.training.recovery import (CheckpointWriteError, DamagedCheckpoint, check_files,  # noqa: F401
-                                           check_finite, damage_reason, set_aside, warn_skipped, write_error)
+                                           check_finite, raw_text, read_reason, set_aside, warn_skipped,
+                                           write_error)
 
 _NAME = re.compile(r"^ckpt-(\d{6,})\.(\d{3})kimg$")
 _PREFIX = "ckpt"  # file prefix of tf.train.Checkpoint inside each checkpoint folder
@@ -112,7 +113,7 @@ def latest_readable(run_dir: str):
         try:
             return path, check_files(path, _nimg_of(os.path.basename(path)))
         except DamagedCheckpoint as e:
-            warn_skipped(path, str(e))
+            warn_skipped(path, str(e), e.detail)
     raise ValueError(f"no readable checkpoint in {os.path.join(run_dir, 'checkpoints')} (all {len(ckpts)} damaged); "
                      f"start a new run in another --out folder")
 
@@ -166,7 +167,7 @@ class Checkpointer:
             for name in os.listdir(self.dir) if os.path.isdir(self.dir) else []:
                 if name.startswith(".tmp-ckpt-") and name.endswith(f"-{os.getpid()}"):
                     shutil.rmtree(os.path.join(self.dir, name), ignore_errors=True)
-            raise write_error(e, self.dir) from None
+            raise write_error(e, self.dir, self.run_dir) from None
 
     def _save(self, trainer) -> str:
         cur_nimg = int(trainer.cur_nimg.numpy())
@@ -234,19 +235,24 @@ class Checkpointer:
         except Exception as e:  # a damaged index raises OpError, ValueError, IndexError ... depending on where
             if isinstance(e, ValueError) and "differently built model" in str(e):
                 raise
-            raise DamagedCheckpoint(f"its index is unreadable ({damage_reason(e)})") from None
+            raise DamagedCheckpoint(read_reason(e, "ckpt.index"), raw_text(e)) from None
         try:  # the names and shapes matched: any failure now is damaged data (TF raises several kinds)
             tf.train.Checkpoint(**flatten_objects(objects)).read(prefix).assert_consumed()
         except Exception as e:
-            raise DamagedCheckpoint(f"its data does not read back ({damage_reason(e)})") from None
+            data = sorted(n for n in os.listdir(path) if n.startswith(f"{_PREFIX}.data-"))
+            raise DamagedCheckpoint(read_reason(e, data[0] if len(data) == 1 else "ckpt.data"), raw_text(e)) from None
         check_finite(flatten_objects(objects))
 
-    def restore_latest(self, trainer):
+    def restore_latest(self, trainer, newest: str = None):
         """Restores the newest intact checkpoint into `trainer`; returns its path, or False if there is none.
 
         A damaged checkpoint is skipped with a one-line warning, and once an older one restores, every
         skipped newer one is renamed `<name>.damaged` (`recovery.py`). A checkpoint whose variables do
         not match the model counts as damaged only if an older one of the run restores.
+
+        Args:
+            newest: Start from this checkpoint (what `latest_readable` returned): the newer ones were
+                found damaged and named already, so they are set aside without a second warning.
 
         Raises:
             ValueError: no checkpoint restores (the first error, or the list of damaged ones); nothing renamed.
@@ -254,12 +260,14 @@ class Checkpointer:
         ckpts = self.list()
         if not ckpts:
             return False
-        skipped, mismatch = [], None
+        skipped, mismatch, total = [], None, len(ckpts)
+        if newest in ckpts:
+            skipped, ckpts = ckpts[ckpts.index(newest) + 1:], ckpts[: ckpts.index(newest) + 1]
         for path in reversed(ckpts):
             try:
                 self.restore(trainer, path)
             except DamagedCheckpoint as e:
-                warn_skipped(path, str(e))
+                warn_skipped(path, str(e), e.detail)
                 skipped.append(path)
                 continue
             except ValueError as e:
@@ -275,8 +283,8 @@ class Checkpointer:
             return path
         if mismatch is not None:
             raise mismatch
-        raise DamagedCheckpoint(f"no checkpoint in {self.dir} restores (all {len(ckpts)} damaged); start a new run "
-                                f"in another --out folder")
+        raise DamagedCheckpoint(f"no checkpoint in {self.dir} restores (all {total} damaged); "
+                                f"start a new run in another --out folder")
 
 
 def _as_int(x) -> int:

@@ -22,6 +22,7 @@ resets it at start-up) and, as the reals are a function of (seed, images shown) 
 machine, a run ends with bit-identical weights (official: the input restarts). A run of
 `max_consecutive_skips` steps whose updates were all skipped (non-finite gradients or weights) stops
 with `TrainingDiverged` instead of running on without learning; the last checkpoint stays the last good one.
+So does a shorter `train()` call in which every update of G and D was skipped: it learned nothing.
 """
 
 import inspect
@@ -61,7 +62,8 @@ class Trainer:
             in [-1, 1] (tests use it; given a `start_nimg` keyword if it takes one); default:
             `stylegan_tf.data.make_dataset(cfg.data, ..., start_nimg=cur_nimg)`.
         max_consecutive_skips: Stop with `TrainingDiverged` once this many steps in a row had their update skipped
-            (checked every `max_consecutive_skips` steps, so at most twice as many run).
+            (checked every `max_consecutive_skips` steps, so at most twice as many run, and at the end, where
+            a call of fewer steps stops with it too if no update of G or D was applied).
 
     Construction seeds Keras' global RNG with `cfg.seed`, so the initial weights follow from the config,
     and builds the networks under the `mixed_float16` policy when `cfg.mixed_precision` is set (the
@@ -145,7 +147,7 @@ class Trainer:
         prev_bounds = lod_bounds(float(self.G.lod.numpy())) if cur_nimg > 0 else None
         data_key, batches, lr, assigned_lod = None, None, None, None
         saved_nimg, tick_start, tick_nimg0, skipped0 = cur_nimg, time.time(), cur_nimg, int(self.skipped.numpy())
-        steps_done = 0
+        steps_done, applied, applied0 = 0, 0, self._updates_applied()  # Adam's step counts: updates not skipped
 
         try:
             while cur_nimg < total_nimg:
@@ -165,8 +167,10 @@ class Trainer:
 
                 # 2. fresh Adam state at each new lod interval (official reset_opt_for_new_lod)
                 if cfg.reset_opt_for_new_lod and lod_bounds(lod) != prev_bounds:
+                    applied += self._updates_applied() - applied0  # the counts restart at 0
                     reset_optimizer(self.G_opt)
                     reset_optimizer(self.D_opt)
+                    applied0 = 0
                 prev_bounds = lod_bounds(lod)
 
                 # 3. a batch of reals at the networks' resolution (new pipeline when resolution or batch change)
@@ -213,6 +217,8 @@ class Trainer:
                 print("interrupted: saving a checkpoint", file=sys.stderr, flush=True)
                 self.checkpointer.save(self)
             raise
+        if steps_done and applied + self._updates_applied() - applied0 == 0:  # e.g. shorter than max_consecutive_skips
+            self._diverged(cur_nimg, steps_done)
         if self.checkpointer is not None and saved_nimg != cur_nimg:  # at the end, once more
             self.checkpointer.save(self)
         if self.log is not None:
@@ -238,6 +244,10 @@ class Trainer:
         if results and self.log is not None and hasattr(self.log, "metrics"):
             self.log.metrics(self, results)
         return results
+
+    def _updates_applied(self) -> int:
+        """Updates G_opt and D_opt applied since their last reset (a skipped or rolled-back one does not count)."""
+        return int(self.G_opt.iterations.numpy()) + int(self.D_opt.iterations.numpy())
 
     def _diverged(self, cur_nimg, steps):
         last = self.checkpointer.latest() if hasattr(self.checkpointer, "latest") else None
