@@ -132,3 +132,11 @@ def test_set_inf_names_finiteness_in_process(capsys, argv, needles):
     assert cli.main(["train", *argv, "--dry-run"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and all(n in err[0] for n in needles), err
+
+
+def test_pretrained_install_of_a_missing_run_is_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "stylegan_tf.pretrained", "install", str(tmp_path / "nothing"), "F"],
+                          capture_output=True, text=True, timeout=600)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert lines[0].startswith("python -m stylegan_tf.pretrained install: error: ") and "G_ema.keras is missing" in lines[0]

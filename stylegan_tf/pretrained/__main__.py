@@ -273,22 +273,28 @@ def main(argv=None):
     p.add_argument("--out", default="docs/img")
     args = parser.parse_args(argv)
 
-    if args.command == "list":
-        print(format_list(shipped.manifest()))
-    elif args.command == "commands":
-        for name, e in shipped.manifest()["models"].items():
-            print(e["command"])
-    elif args.command == "install":
-        install(args.run_dir, args.name)
-    elif args.command == "evaluate":
-        evaluate(args.names or list(shipped.manifest()["models"]), args.num_images, args.figures)
-    elif args.command == "floor":
-        real_floor(args.num_images)
-    elif args.command == "tables":
-        data = shipped.manifest()
-        print(table1_markdown(data) + "\n\n" + table3_markdown(data) + "\n\n" + separation_markdown(data))
-    elif args.command == "figures":
-        figures(args.out)
+    try:
+        if args.command == "list":
+            print(format_list(shipped.manifest()))
+        elif args.command == "commands":
+            for name, e in shipped.manifest()["models"].items():
+                print(e["command"])
+        elif args.command == "install":
+            install(args.run_dir, args.name)
+        elif args.command == "evaluate":
+            evaluate(args.names or list(shipped.manifest()["models"]), args.num_images, args.figures)
+        elif args.command == "floor":
+            real_floor(args.num_images)
+        elif args.command == "tables":
+            data = shipped.manifest()
+            print(table1_markdown(data) + "\n\n" + table3_markdown(data) + "\n\n" + separation_markdown(data))
+        elif args.command == "figures":
+            figures(args.out)
+    except (ValueError, FileNotFoundError) as e:  # bad input: one line, as `python -m stylegan_tf` does
+        if os.environ.get("STYLEGAN_TF_DEBUG") == "1":
+            raise
+        print(f"python -m stylegan_tf.pretrained {args.command}: error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 
