@@ -90,14 +90,10 @@ def run(args) -> int:
     if args.list:
         print("\n".join(list_metrics()))
         return 0
-    if not args.source and not args.real_vs_real:
-        raise ValueError("name a run folder or a .keras file (or use --list, --real-vs-real)")
     names = [n.strip() for n in args.metrics.split(",") if n.strip()]
     unknown = [n for n in names if n not in list_metrics()]
     if not names or unknown:
         raise ValueError(f"--metrics: unknown metric(s) {unknown or names}; choose from {', '.join(list_metrics())}")
-    if args.num_images is not None and args.num_images < 2:
-        raise ValueError("--num-images must be >= 2")
 
     from stylegan_tf.generation.figures import load_generator
     from stylegan_tf.training.run_log import append_metric_record
