@@ -26,6 +26,7 @@ COMMANDS = {
     "export": ("stylegan_tf.cli.export", "export a trained generator as a TF SavedModel"),
     "metrics": ("stylegan_tf.cli.metrics", "quality metrics of a trained generator: swd, fid, fd_probe, ppl, ..."),
     "convert": ("stylegan_tf.cli.convert", "convert NVIDIA's StyleGAN v1 network pickles into Keras models"),
+    "project": ("stylegan_tf.cli.project", "find the latents (W or W+) whose image matches each of your images"),
 }
 
 
