@@ -209,3 +209,22 @@ def test_cli_option_parsers():
     assert parse_styles("coarse,middle,4-5") == ["coarse", "middle", [4, 5]]  # one entry per destination row
     with pytest.raises(ValueError, match="bad seed list"):
         parse_seeds("a-b")
+
+
+def test_generate_mixing_defaults_to_the_rows_of_fig3(G, tmp_path):
+    assert F.paper_mixing_styles(6) == ["coarse"] * 3 + ["middle"] * 2 + ["fine"]  # the paper's figure
+    assert F.paper_mixing_styles(3) == ["coarse", "middle", "fine"] and F.paper_mixing_styles(1) == ["coarse"]
+    assert [len(F.paper_mixing_styles(n)) for n in range(8)] == list(range(8))
+    model = tmp_path / "G.keras"
+    G.save(model)
+    argv = ["generate", "--model", str(model), "--figures", "mixing", "--src-seeds", "1", "--dst-seeds", "3-5",
+            "--out", str(tmp_path / "figs")]
+    assert cli.main(argv) == 0
+    figure = np.asarray(Image.open(tmp_path / "figs" / "style_mixing.png"))[..., :3]
+    grid = F.style_mixing(G, [1], [3, 4, 5], ["coarse", "middle", "fine"])
+    h, w = figure.shape[:2]
+    for k, row in enumerate((2, 1, 0)):  # from the bottom: the fine row, the middle row, the coarse row
+        top = h - (k + 1) * 128 - k * 2  # 16 px cells upscaled x8, 2 px apart
+        expected = to_uint8(grid.images[row, 0]).repeat(8, axis=0).repeat(8, axis=1)
+        assert np.abs(figure[top:top + 128, w - 128:].astype(int) - expected).max() <= 1, row
+    assert len({grid.images[row, 0].tobytes() for row in range(3)}) == 3  # three different mixes

@@ -69,9 +69,10 @@ def add_arguments(parser):
     m = parser.add_argument_group("mixing (Fig. 3)")
     m.add_argument("--src-seeds", type=parse_seeds, default=parse_seeds("1-5"), help="sources, across the top")
     m.add_argument("--dst-seeds", type=parse_seeds, default=parse_seeds("6-8"), help="destinations, down the side")
-    m.add_argument("--styles", type=parse_styles, default="coarse",
+    m.add_argument("--styles", type=parse_styles, default=None,
                    help="styles copied from the sources: coarse, middle, fine, a layer range like 0-3, or one "
-                        "comma-separated entry per destination (default: coarse)")
+                        "comma-separated entry per destination (default: Fig. 3's rows, coarse first, then "
+                        "middle, then fine: one of each for the 3 default destinations, 3/2/1 for 6)")
     v = parser.add_argument_group("variation and noise (Figs. 4, 5)")
     v.add_argument("--num-draws", type=int, default=100, help="noise draws for the std map (default: 100)")
     v.add_argument("--noise-seed", type=int, default=0, help="seed of the noise draws (default: 0)")
@@ -148,10 +149,11 @@ def run(args):
                 padded.reshape(rows, cols, *images.shape[1:]), title=f"samples ({note})",
                 col_labels=None if rows > 1 else seeds))
         elif fig == "mixing":
-            grid = F.style_mixing(G, args.src_seeds, args.dst_seeds, args.styles, noise_mode=args.noise_mode,
+            styles = F.paper_mixing_styles(len(args.dst_seeds)) if args.styles is None else args.styles
+            grid = F.style_mixing(G, args.src_seeds, args.dst_seeds, styles, noise_mode=args.noise_mode,
                                   batch_size=args.batch_size, **trunc)
-            names = args.styles if isinstance(args.styles, list) and len(args.styles) == len(args.dst_seeds) \
-                else [args.styles] * len(args.dst_seeds)
+            names = styles if isinstance(styles, list) and len(styles) == len(args.dst_seeds) \
+                else [styles] * len(args.dst_seeds)
             names = [n if isinstance(n, str) else "styles" for n in names]
             white = np.full((1, *grid.src_images.shape[1:]), 255, np.uint8)
             top = np.concatenate([white, viz.to_uint8(grid.src_images)])[None]  # [1, 1 + S, H, W, C]

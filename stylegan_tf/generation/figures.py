@@ -21,7 +21,7 @@ import numpy as np
 from stylegan_tf.geometry import layer_resolution
 
 __all__ = ["load_generator", "seeds_to_z", "mapping_ws", "synthesize", "generate_images", "style_ranges",
-           "style_mixing", "MixingGrid", "stochastic_variation", "Variation", "noise_ranges", "noise_components",
+           "paper_mixing_styles", "style_mixing", "MixingGrid", "stochastic_variation", "Variation", "noise_ranges", "noise_components",
            "truncation_sweep", "slerp", "interpolation_frames", "PAPER_PSIS"]
 
 PAPER_PSIS = (1.0, 0.7, 0.5, 0.0, -0.5, -1.0)  # Fig. 8, left to right
@@ -92,6 +92,20 @@ def style_ranges(num_ws):
     for i in range(num_ws):
         out[group(layer_resolution(i))].append(i)
     return {name: range(idx[0], idx[-1] + 1) if idx else range(0) for name, idx in out.items()}
+
+
+def paper_mixing_styles(num_rows):
+    """Fig. 3's rows: which style group each of `num_rows` destinations copies, coarse first, then middle, fine.
+
+    The paper's figure has 6 destination rows: 3 copy the coarse styles, 2 the middle, 1 the fine. With fewer
+    or more rows each group keeps at least one row (while there are 3) and the rest follow the same 3:2:1 order:
+    1 -> coarse; 2 -> coarse, middle; 3 -> one of each; 5 -> 2, 2, 1; 6 -> 3, 2, 1 as in the paper.
+    """
+    counts = {"coarse": 0, "middle": 0, "fine": 0}
+    order = ["coarse", "middle", "fine"] + ["coarse", "middle", "coarse"] * num_rows
+    for name in order[:num_rows]:
+        counts[name] += 1
+    return [name for name in counts for _ in range(counts[name])]
 
 
 def _layers(spec, num_ws):
