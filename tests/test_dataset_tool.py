@@ -363,3 +363,15 @@ def test_dataset_json_pointing_outside_the_folder_is_refused(src, tmp_path):
         (out / "dataset.json").write_text(json.dumps(meta))
         with pytest.raises(ValueError, match="not a file name inside the dataset folder"):
             pipeline.make_dataset(out, R, 2)
+
+
+def test_generating_the_embedded_dataset_off_a_terminal_prints_plain_lines(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("STYLEGAN_TF_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("STYLEGAN_TF_PROGRESS", raising=False)
+    from stylegan_tf import progress
+
+    monkeypatch.setattr(progress, "PLAIN_SECONDS", 1e9)  # only the closing line, however loaded the machine
+    pipeline.synthetic_faces_path(8, num_images=3, seed=11)
+    err = capsys.readouterr().err
+    assert "\r" not in err and err.startswith("generating synthetic-faces at 64px (once): 3/3 img (100%)"), err
+    assert len(err.splitlines()) == 1

@@ -66,25 +66,28 @@ def synthetic_faces_path(resolution, num_images=SYNTHETIC_NUM_IMAGES, seed=0, pr
     final = cache_dir() / f"{SYNTHETIC}-n{num_images}-seed{seed}-r{top}"
     if (final / prepare.META_FILE).is_file():
         return final
-    from tqdm import tqdm
+    from stylegan_tf.progress import progress_bar  # a tqdm bar on a terminal, plain lines in a log
 
     for stale in final.parent.glob(f".{final.name}.tmp-*"):  # left by a killed run: remove if its process is gone
         if not _process_alive(int(stale.name.rsplit("-", 1)[1])):
             shutil.rmtree(stale, ignore_errors=True)
     tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
     chunk = 256
-    with prepare.DatasetWriter(tmp, top) as writer, \
-            tqdm(total=num_images, desc=f"generating {SYNTHETIC} at {top}px (once)", unit="img",
-                 disable=not progress) as bar:
+    bar = progress_bar(total=num_images, desc=f"generating {SYNTHETIC} at {top}px (once)", unit="img") \
+        if progress else None
+    with prepare.DatasetWriter(tmp, top) as writer:
         labels = []
         for start in range(0, num_images, chunk):
             images, factors = faces.generate_faces(min(chunk, num_images - start), top, seed, start)
             for image in images:
                 writer.add(image)
             labels.append(factors)
-            bar.update(len(images))
+            if bar is not None:
+                bar.update(len(images))
         writer.finish(labels=np.concatenate(labels), source=f"{SYNTHETIC} seed={seed}",
                       mirror_negate=list(faces.MIRROR_NEGATE))
+    if bar is not None:
+        bar.close()
     try:
         os.rename(tmp, final)
     except OSError:  # another process finished first: use its copy

@@ -132,7 +132,7 @@ def read_reason(error, file: str) -> str:
         return f"checksum mismatch in {file}"
     if "read less bytes" in text or "truncated" in text or "end of file" in text or "out of range" in text:
         return f"{file} is truncated"
-    if "sstable" in text or "magic number" in text or "corrupt" in text or "parse" in text:
+    if "sstable" in text or "magic number" in text or "corrupt" in text:
         return f"{file} is not a checkpoint file (garbled)"
     if "no such file" in text or "failed to find" in text or "not found" in text:
         return f"{file} is missing"
