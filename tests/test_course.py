@@ -8,7 +8,9 @@ submission the selected tests need, so a chapter's kernels start once per studen
 chapter checks the commands themselves and their error messages in seconds.
 """
 
+import html
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -96,6 +98,11 @@ def _write_chapter(folder, name="01_sample", marked=True):
     return folder
 
 
+def feedback_text(path):
+    """The text of an nbgrader feedback page, its HTML tags (and code highlighting) removed."""
+    return html.unescape(re.sub(r"<[^>]+>", "", Path(path).read_text()))
+
+
 def _submit(course, student, assignment, notebook):
     """Puts a notebook where `nbgrader collect` puts a submission."""
     target = Path(course) / "submitted" / student / assignment
@@ -121,6 +128,11 @@ def test_generate_and_grade_a_course(tmp_path):
 
     _submit(course, SOLUTION, "01_sample", course / "source" / "01_sample" / "01_sample.ipynb")
     _submit(course, BLANK, "01_sample", course / "release" / "01_sample" / "01_sample.ipynb")
+    wrong = nbformat.read(course / "release" / "01_sample" / "01_sample.ipynb", as_version=4)
+    wrong.cells[2].source = wrong.cells[2].source.replace(  # passes the visible check only
+        "raise NotImplementedError()", "return x / np.sqrt(np.mean(x ** 2) + eps)")
+    nbformat.write(wrong, tmp_path / "wrong.ipynb")
+    _submit(course, "wrong", "01_sample", tmp_path / "wrong.ipynb")
     proc = _course("grade", "--course", course, "--chapters", "1")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
@@ -128,6 +140,7 @@ def test_generate_and_grade_a_course(tmp_path):
     assert lines[1].split() == ["blank", "01_sample", "0", "/", "5", "failed:", "ex1_pixel_norm_tests,",
                                 "ex2_truncate_tests", "by", "hand", "(2", "points):", "ex3_explain"]
     assert lines[2].split() == ["solution", "01_sample", "3", "/", "5", "by", "hand", "(2", "points):", "ex3_explain"]
+    assert lines[3].split()[:6] == ["wrong", "01_sample", "0", "/", "5", "failed:"]
     graded = {s.student: s for s in scores(course)}
     assert (graded[SOLUTION].score, graded[SOLUTION].auto_max_score, graded[SOLUTION].max_score) == (3, 3, 5)
     assert graded[SOLUTION].failed == () and graded[SOLUTION].manual == ("ex3_explain",)
@@ -135,6 +148,31 @@ def test_generate_and_grade_a_course(tmp_path):
     autograded = nbformat.read(course / "autograded" / BLANK / "01_sample" / "01_sample.ipynb", as_version=4)
     assert _errors(autograded, keep=lambda cell: not _is_exercise(cell)) == []  # the grader ran every other cell
     assert "after the exercises: 2.0" in str(autograded.cells[-1].outputs)
+    assert "x_hidden" in str(autograded.cells)  # nbgrader ran the hidden tests: they are in the autograded copy
+
+    # the students' feedback: nbgrader's own command, with the course's config
+    proc = subprocess.run(["nbgrader", "generate_feedback", "01_sample"], cwd=course, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    texts = {student: feedback_text(course / "feedback" / student / "01_sample" / "01_sample.html")
+             for student in (SOLUTION, BLANK, "wrong")}
+    for student, text in texts.items():
+        assert "x_hidden" not in text and "truncate(3.0, 1.0, 0.0)" not in text, f"{student}: hidden tests shown"
+        assert "np.testing.assert_allclose(pixel_norm(np.ones((2, 3))), 1.0)" in text  # the visible check stays
+        assert "Not equal to tolerance" not in text  # nor the hidden test's message with the expected values
+    assert "the hidden tests failed" not in texts[SOLUTION] + texts[BLANK]
+    assert "NotImplementedError" in texts[BLANK]  # the visible check's own error is shown
+    assert "AssertionError: the hidden tests failed (their code and message are not shown)" in texts["wrong"]
+
+    # the grades export: the assignments released or submitted, not every chapter in the gradebook
+    proc = _course("generate", "--course", course, "--notebooks", _write_chapter(tmp_path / "more", "02_more"),
+                   "--force")
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run(["nbgrader", "export"], cwd=course, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    rows = (course / "grades.csv").read_text().splitlines()
+    assert rows[0].startswith("assignment,") and len(rows) == 4, rows
+    assert [row.split(",")[0] for row in rows[1:]] == ["01_sample"] * 3
 
 
 def test_generate_refuses_unknown_chapters_and_existing_courses(tmp_path, capsys):
@@ -237,8 +275,9 @@ def test_student_version_hides_solutions_and_hidden_tests(course, chapter):
         shown = set(line.strip() for line in by_id[meta["grade_id"]].source.splitlines())
         leaked = {line.strip() for line in secret} & shown - public - {""}
         assert not leaked, f"{chapter} {meta['grade_id']}: the student version shows {sorted(leaked)}"
-        if meta.get("solution"):
-            assert "raise NotImplementedError()" in by_id[meta["grade_id"]].source
+        if meta.get("solution"):  # nbgrader's placeholder: code raises, a markdown answer asks for one
+            placeholder = "raise NotImplementedError()" if cell.cell_type == "code" else "YOUR ANSWER HERE"
+            assert placeholder in by_id[meta["grade_id"]].source, f"{chapter} {meta['grade_id']}: no {placeholder!r}"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -259,3 +298,59 @@ def test_unanswered_student_version_scores_zero(graded, chapter):
     outside = _errors(nb, keep=lambda cell: not _is_exercise(cell))
     assert outside == [], (f"{chapter}: cells outside the exercises failed without the answers {outside}: "
                            f"use the library's function after an exercise, not the student's")
+
+
+@pytest.mark.slow
+def test_dry_run_of_a_class_on_one_machine(tmp_path):
+    """docs/course.md's dry run: three students' notebooks of chapter 01 through zip_collect, grade, feedback and
+    export (chapter 02 generated but not released): full marks, zero and one exercise."""
+    chapter, other = next(name for name in CHAPTERS if name.startswith("01")), next(n for n in CHAPTERS if n > "01_~")
+    course = tmp_path / "course"
+    proc = _course("generate", "--course", course, "--chapters", chapter, other)
+    assert proc.returncode == 0, proc.stderr
+    run = lambda *args: subprocess.run(args, cwd=course, capture_output=True, text=True, timeout=3600)  # noqa: E731
+    proc = run("nbgrader", "release_assignment", chapter)
+    assert proc.returncode == 0, proc.stderr
+    source = nbformat.read(course / "source" / chapter / f"{chapter}.ipynb", as_version=4)
+    release = nbformat.read(course / "release" / chapter / f"{chapter}.ipynb", as_version=4)
+    partial = nbformat.read(course / "release" / chapter / f"{chapter}.ipynb", as_version=4)
+    first = next(i for i, cell in enumerate(source.cells)
+                 if cell.cell_type == "code" and _nbgrader(cell).get("solution"))
+    partial.cells[first].source = "\n".join(line for line in source.cells[first].source.splitlines()
+                                            if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+    archive = course / "downloaded" / chapter / "archive"
+    archive.mkdir(parents=True)
+    for student, nb in (("alice", source), ("bob", release), ("carol", partial)):
+        nbformat.write(nb, archive / f"{student}_{chapter}.ipynb")
+    proc = run("nbgrader", "zip_collect", chapter)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.parent.name for p in (course / "submitted").glob(f"*/{chapter}")) == ["alice", "bob", "carol"]
+
+    env = {"STYLEGAN_TF_DATA_DIR": str(tmp_path / "data")}
+    proc = _course("grade", "--course", course, "--fast", env=env, timeout=3600)
+    assert proc.returncode == 0, proc.stderr
+    graded = {s.student: s for s in scores(course, [chapter])}
+    first_test = _nbgrader(source.cells[next(i for i in range(first + 1, len(source.cells))
+                                             if _nbgrader(source.cells[i]).get("grade"))])
+    assert graded["alice"].score == graded["alice"].auto_max_score >= 8, graded["alice"]
+    assert graded["bob"].score == 0
+    assert graded["carol"].score == first_test["points"] and first_test["grade_id"] not in graded["carol"].failed
+    assert [line.split()[0] for line in proc.stdout.splitlines()[1:]] == ["alice", "bob", "carol"]
+
+    proc = run("nbgrader", "generate_feedback", chapter)
+    assert proc.returncode == 0, proc.stderr
+    hidden = {line.strip() for cell in source.cells if _nbgrader(cell).get("grade") and cell.cell_type == "code"
+              for line in cell.source.split("### BEGIN HIDDEN TESTS", 1)[-1].splitlines()[1:]}
+    visible = {line.strip() for cell in source.cells
+               for line in cell.source.split("### BEGIN HIDDEN TESTS")[0].splitlines()}
+    hidden = {line for line in hidden - visible if len(line) >= 20}
+    assert len(hidden) >= 10
+    for student in ("alice", "bob", "carol"):
+        text = feedback_text(course / "feedback" / student / chapter / f"{chapter}.html")
+        shown = sorted(line for line in hidden if line in text)
+        assert not shown, f"{student}'s feedback shows hidden tests: {shown[:3]}"
+
+    proc = run("nbgrader", "export")
+    assert proc.returncode == 0, proc.stderr
+    rows = [row.split(",") for row in (course / "grades.csv").read_text().splitlines()[1:]]
+    assert sorted((row[0], row[3]) for row in rows) == [(chapter, "alice"), (chapter, "bob"), (chapter, "carol")]
