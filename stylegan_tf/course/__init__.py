@@ -12,7 +12,8 @@ Needs the `notebooks` extra (`pip install -e ".[notebooks]"`) for nbgrader.
 from stylegan_tf.course.assignments import (  # noqa: F401
     CHAPTER_PATTERN, COURSE_ID, CourseError, find_chapters, generate_course, notebook_dir, select_chapters,
     write_config)
-from stylegan_tf.course.grading import FAST_ENV, Score, autograde, scores, submitted_assignments  # noqa: F401
+from stylegan_tf.course.grading import (  # noqa: F401
+    FAST_ENV, Score, autograde, scores, submitted_assignments, submitted_students)
 
 __all__ = ["CHAPTER_PATTERN", "COURSE_ID", "CourseError", "find_chapters", "select_chapters", "notebook_dir",
-           "write_config", "generate_course", "FAST_ENV", "Score", "submitted_assignments", "autograde", "scores"]
+           "write_config", "generate_course", "FAST_ENV", "Score", "submitted_assignments", "submitted_students", "autograde", "scores"]

@@ -3,7 +3,7 @@
 Each chapter `notebooks/NN_name.ipynb` (NN = 01..08) becomes the assignment `NN_name` of an nbgrader
 course root:
 
-    DIR/nbgrader_config.py                course id, root, exchange, kernel timeout
+    DIR/nbgrader_config.py                course id, root, exchange, kernel timeout, the course's plugins
     DIR/source/NN_name/NN_name.ipynb      the solution notebook, copied from notebooks/
     DIR/release/NN_name/NN_name.ipynb     the student version, written by nbgrader's generate step
     DIR/gradebook.db                      nbgrader's database (the assignments, later the grades)
@@ -39,6 +39,21 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))  # this fold
 # `submit` / `collect` move the submissions) lives inside the course folder. On a shared JupyterHub,
 # point every user at one world-writable folder instead, e.g. c.Exchange.root = "/srv/nbgrader/exchange".
 c.Exchange.root = os.path.join(c.CourseDirectory.root, "exchange")
+
+# The students' feedback (`nbgrader generate_feedback`) without the hidden tests, their tracebacks or messages,
+# and a grades export (`nbgrader export`) of the released or submitted assignments only: the course's plugins in
+# stylegan_tf/course/nbgrader_plugins.py.
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+from stylegan_tf.course.nbgrader_plugins import HideHiddenTests, ReleasedCsvExportPlugin  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+c.ExportApp.plugin_class = ReleasedCsvExportPlugin
+
+# Several students on one machine (nbgrader's exchange knows one OS user): put their notebooks in
+# downloaded/ASSIGNMENT/archive/ named STUDENT_ASSIGNMENT.ipynb (or zips of them; student ids without "_"), then
+# `nbgrader zip_collect ASSIGNMENT` files each under submitted/STUDENT/ASSIGNMENT/. docs/course.md has a dry run.
+c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/_]+)_(?P<file_id>[^/]+)$"
 
 # Seconds one cell may run when autograding (nbgrader's default, 30, is shorter than a chapter's
 # training cell in full mode; grade in fast mode with STYLEGAN_TF_SMOKE=1).

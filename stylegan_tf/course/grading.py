@@ -1,9 +1,11 @@
 """Grading: nbgrader's autograde step on the collected submissions, and the scores from its gradebook.
 
 Submissions are `DIR/submitted/<student>/<assignment>/<assignment>.ipynb`, where `nbgrader collect`
-puts them. nbgrader's autograde restores the read-only cells and the hidden tests from the gradebook,
-executes each notebook in a fresh kernel (errors do not stop it), writes
-`DIR/autograded/<student>/<assignment>/` and records one score per graded test cell.
+(or `nbgrader zip_collect`, or the instructor by hand) puts them; every student folder found there is graded,
+one at a time, so one student's broken notebook does not stop the others. nbgrader's autograde restores the
+read-only cells and the hidden tests from the gradebook, executes each notebook in a fresh kernel (errors do not
+stop it), writes `DIR/autograded/<student>/<assignment>/` and records one score per graded test cell. Markdown
+answers are graded by hand (`nbgrader formgrader`); `Score.auto_max_score` is what the autograder alone can give.
 """
 
 import contextlib
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from stylegan_tf.course.assignments import INSTALL_HINT, COURSE_ID, CourseError, nbgrader_api, nbgrader_reason
 
-__all__ = ["FAST_ENV", "Score", "submitted_assignments", "autograde", "scores"]
+__all__ = ["FAST_ENV", "Score", "submitted_assignments", "submitted_students", "autograde", "scores"]
 
 FAST_ENV = {"STYLEGAN_TF_SMOKE": "1", "MPLBACKEND": "Agg"}  # the chapters' fast mode, no figures rendered
 
@@ -36,6 +38,12 @@ def submitted_assignments(course):
     """The assignments with at least one submission in `course/submitted/<student>/`, sorted."""
     root = Path(course) / "submitted"
     return sorted({p.name for p in root.glob("*/*") if p.is_dir()}) if root.is_dir() else []
+
+
+def submitted_students(course, assignment):
+    """The students with a submission of `assignment` (`course/submitted/<student>/<assignment>/`), sorted."""
+    root = Path(course) / "submitted"
+    return sorted(p.parent.name for p in root.glob(f"*/{assignment}") if p.is_dir()) if root.is_dir() else []
 
 
 @contextlib.contextmanager
@@ -77,6 +85,11 @@ def autograde(course, assignments=None, students=None, fast=False, force=False):
     if missing or not assignments:
         raise CourseError(f"no submissions of {', '.join(missing) or 'any assignment'} in {course}/submitted: "
                           f"collect them first (cd {course} && nbgrader collect ASSIGNMENT)")
+    everyone = {student for name in assignments for student in submitted_students(course, name)}
+    unknown = sorted(set(students or []) - everyone)
+    if unknown:
+        raise CourseError(f"no submissions from {', '.join(unknown)} in {course}/submitted (submitted: "
+                          f"{', '.join(sorted(everyone))}): check the student ids")
     from sqlalchemy.exc import SAWarning
 
     api = nbgrader_api(course)
@@ -84,8 +97,9 @@ def autograde(course, assignments=None, students=None, fast=False, force=False):
     with _environ(FAST_ENV if fast else {}), warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own gradebook session, harmless
         for name in assignments:
-            for student in students or ["*"]:
-                result = api.autograde(name, student, force=force, create=True)
+            found = submitted_students(course, name)
+            for student in found if students is None else [s for s in students if s in found]:
+                result = api.autograde(name, student, force=force, create=True)  # one student at a time
                 if not result["success"]:
                     failures.append(f"{name} ({student}): {nbgrader_reason(result)}")
     if failures:
