@@ -1,6 +1,6 @@
 """Fault campaign: kill, corrupt and feed bad input to stylegan_tf as a careful user would; print the figures.
 
-    python benchmarks/fault_campaign.py [--kills 10] [--work DIR]
+    python benchmarks/fault_campaign.py [--kills 10] [--work DIR] [--parts 1,2,3,4,5,6]
 
 1. SIGKILL: a tiny 8 -> 16 px run (batch 4, 12 steps, a checkpoint every 2 steps) is run once
    uninterrupted; then `--kills` runs are each SIGKILLed once, at a random moment after their first
@@ -8,12 +8,15 @@
    checkpoint write), and continued with `--resume`. Reported: k/N resumed to the end, and k/N whose final
    checkpoint equals the uninterrupted run's in every variable, bit for bit.
 2. Corrupted checkpoints: the newest checkpoint of a finished run is damaged in each of several ways;
-   recovered = `Checkpointer.restore_latest` restores the one before, with a warning naming the damaged one.
-3. Bad images: one entry per kind of bad input in a folder and a .zip; reported = listed in `prepare`'s
-   skipped list with a reason in words (no object repr).
+   recovered = the CLI's path (`latest_readable`, then `Checkpointer.restore_latest` from there) restores
+   the one before, with exactly one warning naming the damaged one and a plain reason (no TensorFlow text).
+3. Bad images: one entry per kind of bad input in a folder and a .zip (hidden files and folders included);
+   reported = listed in `prepare`'s skipped list with a reason in words (no object repr).
 4. Bad CLI inputs: one-line errors = exit status 2 and exactly one line on stderr, no traceback.
 5. Peak memory (max RSS of the process) of `prepare` on a 144 Mpx PNG bomb and on a zip holding a 1 GiB
    member, next to `prepare` on one ordinary image.
+6. Leftovers: `--resume` in a run folder killed before its first checkpoint trains from 0 with a note;
+   the reference run's captured stderr (not a terminal) holds plain progress lines, no carriage returns.
 
 Measured figures are in the closing note of the issue this script was written for; rerun to check them.
 """
@@ -54,10 +57,7 @@ def final_variables(out):
 def kill_trials(work, n, env, rng):
     from stylegan_tf.training.checkpoint import list_checkpoints
 
-    ref = os.path.join(work, "ref")
-    start = time.time()
-    subprocess.run(train_cmd(ref), env=env, check=True, capture_output=True)
-    print(f"  uninterrupted reference run: {time.time() - start:.0f} s", flush=True)
+    ref = reference_run(work, env)
     expected = final_variables(ref)
     resumed = exact = 0
     for trial in range(n):
@@ -86,6 +86,18 @@ def kill_trials(work, n, env, rng):
     return resumed, exact
 
 
+def reference_run(work, env):
+    """The uninterrupted run (once per work folder), with progress on: its stderr is captured, not a terminal."""
+    ref = os.path.join(work, "ref")
+    if not os.path.isdir(ref):
+        start = time.time()
+        done = subprocess.run([a for a in train_cmd(ref) if a != "--no-progress"], env=env, check=True,
+                              capture_output=True)  # bytes: text mode would turn each \r into a line end
+        open(os.path.join(work, "ref_stderr.txt"), "wb").write(done.stderr)
+        print(f"  uninterrupted reference run: {time.time() - start:.0f} s", flush=True)
+    return ref
+
+
 def _same(a, b):
     return set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
 
@@ -103,23 +115,26 @@ DAMAGE = {
     "index missing": lambda d: os.remove(os.path.join(d, "ckpt.index")),
     "index garbled": lambda d: open(os.path.join(d, "ckpt.index"), "wb").write(os.urandom(256)),
     "index bit-flipped": lambda d: _flip(os.path.join(d, "ckpt.index")),
+    "data file missing": lambda d: os.remove(_data(d)),
     "config.json garbled": lambda d: open(os.path.join(d, "config.json"), "w").write("{garbled"),
     "config.json missing": lambda d: os.remove(os.path.join(d, "config.json")),
     "state.json missing": lambda d: os.remove(os.path.join(d, "state.json")),
     "state.json garbled": lambda d: open(os.path.join(d, "state.json"), "w").write("[1, 2"),
+    "state.json of another count": lambda d: open(os.path.join(d, "state.json"), "w").write('{"cur_nimg": 5}'),
 }
+TF_INTERNALS = ("{{", "function_node", "/job:", "Op:", "Error:", "Error ")  # what a plain reason never holds
 
 
 def _data(d):
     return os.path.join(d, next(n for n in os.listdir(d) if n.startswith("ckpt.data")))
 
 
-def corrupted_checkpoints(work):
+def corrupted_checkpoints(work, env):
     from stylegan_tf import StyleGANConfig
     from stylegan_tf.training.checkpoint import Checkpointer, latest_readable, list_checkpoints
     from stylegan_tf.training.trainer import Trainer
 
-    ref = os.path.join(work, "ref")
+    ref = reference_run(work, env)
     trainer = Trainer(StyleGANConfig.from_json(open(os.path.join(ref, "config.json")).read()))
     recovered = 0
     for k, (kind, damage) in enumerate(DAMAGE.items()):
@@ -130,13 +145,18 @@ def corrupted_checkpoints(work):
         err = io.StringIO()
         try:
             with contextlib.redirect_stderr(err):
-                latest_readable(run)  # what the CLI reads before TensorFlow work
-                got = Checkpointer(run, keep=3).restore_latest(trainer)
-            ok = got == ckpts[-2] and ckpts[-1] in err.getvalue() and os.path.isdir(ckpts[-1] + ".damaged")
+                newest, _ = latest_readable(run)  # what the CLI reads before TensorFlow work
+                got = Checkpointer(run, keep=3).restore_latest(trainer, newest=newest)  # and then restores
+            lines = [x for x in err.getvalue().splitlines() if x.strip()]
+            plain = len(lines) == 1 and not any(t in lines[0] for t in TF_INTERNALS)
+            ok = got == ckpts[-2] and plain and ckpts[-1] in lines[0] and os.path.isdir(ckpts[-1] + ".damaged")
+            got = got if not lines else lines
         except Exception as e:  # noqa: BLE001 - any exception is a failure to recover
             ok, got = False, f"{type(e).__name__}: {e}"
         recovered += ok
-        print(f"  {kind}: {'recovered' if ok else 'NOT recovered: ' + str(got)[:200]}", flush=True)
+        reason = lines[0].split(" is damaged ")[-1] if ok else ""
+        print(f"  {kind}: {'recovered, one warning: ' + reason if ok else 'NOT recovered: ' + str(got)[:300]}",
+              flush=True)
     return recovered, len(DAMAGE)
 
 
@@ -181,6 +201,9 @@ def bad_images(work):
              "link to a folder": ("linkdir", lambda: os.symlink(os.path.join(src, "locked"), os.path.join(src, "linkdir"))),
              "FIFO": ("fifo.png", lambda: os.mkfifo(os.path.join(src, "fifo.png"))),
              "folder named .png": ("dir.png", lambda: os.mkdir(os.path.join(src, "dir.png"))),
+             "hidden file": (".hidden.png", lambda: w(".hidden.png", _png())),
+             "hidden folder": (".cache", lambda: (os.mkdir(os.path.join(src, ".cache")),
+                                                  w(os.path.join(".cache", "a.png"), _png()))),
              "unreadable folder": ("locked", lambda: None)}
     for _, make in kinds.values():
         make()
@@ -199,13 +222,15 @@ def bad_images(work):
         z.writestr("/abs.png", _png())
         z.writestr("folder.png/", b"")
         z.writestr("big.png", b"\0" * 4096)
+        z.writestr("__MACOSX/._good.png", _png())
     image_files.MAX_FILE_BYTES, limit = 1024, image_files.MAX_FILE_BYTES  # a small bound stands in for 256 MiB
     try:
         zskipped = dict(prepare.prepare_dataset(zpath, os.path.join(work, "bad_zip_out"), 16, progress=False)["skipped"])
     finally:
         image_files.MAX_FILE_BYTES = limit
     zkinds = {"zip member with '..'": "../escape.png", "zip member with an absolute path": "/abs.png",
-              "zip folder named .png": "folder.png/", "zip member over the size bound": "big.png"}
+              "zip folder named .png": "folder.png/", "zip member over the size bound": "big.png",
+              "zip hidden member": "__MACOSX/._good.png"}
     reported = 0
     for kind, name in [(k, v[0]) for k, v in kinds.items()] + list(zkinds.items()):
         reason = skipped.get(name) if name in skipped else zskipped.get(name)
@@ -221,6 +246,11 @@ def bad_cli(work):
     open(os.path.join(work, "a_file"), "w").write("x")
     os.makedirs(os.path.join(work, "empty_dir"), exist_ok=True)
     open(os.path.join(work, "garbage.keras"), "wb").write(os.urandom(999))
+    with zipfile.ZipFile(os.path.join(work, "whole.zip"), "w") as z:
+        for k in range(3):
+            z.writestr(f"img{k}.png", _png())
+    data = open(os.path.join(work, "whole.zip"), "rb").read()
+    open(os.path.join(work, "cut.zip"), "wb").write(data[: len(data) * 2 // 3])  # a download cut off
     f, e = os.path.join(work, "a_file"), os.path.join(work, "empty_dir")
     train = [["--kimg", v] for v in ("inf", "nan", "-1", "0")] + [["--set", s] for s in (
         "mbstd_group_size=3", "lr_base=1e39", "keep_checkpoints=0", "tick_kimg=0", "ema_kimg=-1", "adam_beta2=1.0",
@@ -234,6 +264,7 @@ def bad_cli(work):
         ["prepare", os.path.join(work, "bad_images"), "/dev/null/x", "--resolution", "16"],
         ["prepare", os.path.join(work, "bad_images"), os.path.join(work, "p3"), "--resolution", "12"],
         ["prepare", os.path.join(work, "bad_images"), os.path.join(work, "p4"), "--resolution", "16", "--max-pixels", "0"],
+        ["prepare", os.path.join(work, "cut.zip"), os.path.join(work, "p5"), "--resolution", "16"],
         ["export", os.path.join(work, "garbage.keras"), os.path.join(work, "x1")],
         ["export", "/no/such.keras", os.path.join(work, "x2")],
         ["export", os.path.join(work, "ref"), f],
@@ -282,38 +313,74 @@ def peak_memory(work, env):
     return out
 
 
+def leftovers(work, env):
+    """--resume without a checkpoint; progress lines in a captured (non-terminal) stderr."""
+    out = os.path.join(work, "first_write_killed")
+    os.makedirs(os.path.join(out, "checkpoints", ".tmp-ckpt-000000.008kimg-4242"))
+    first = subprocess.run(train_cmd(os.path.join(work, "cfg_only"), "--dry-run"), env=env, capture_output=True,
+                           text=True, check=True)
+    open(os.path.join(out, "config.json"), "w").write(first.stdout)
+    done = subprocess.run(train_cmd(out, "--resume"), env=env, capture_output=True, text=True)
+    from stylegan_tf.training.checkpoint import list_checkpoints
+
+    fresh = (done.returncode == 0 and "holds no checkpoint yet; training starts from the beginning" in done.stderr
+             and len(list_checkpoints(out)) == 3)
+    print(f"  --resume before the first checkpoint: exit {done.returncode}, "
+          f"{'trained from 0 with a note' if fresh else 'NOT as expected: ' + done.stderr[-300:]}", flush=True)
+    reference_run(work, env)
+    err = open(os.path.join(work, "ref_stderr.txt"), "rb").read().decode(errors="replace")
+    progress = [x for x in err.split("\n") if x.startswith(("train: ", "generating "))]
+    print(f"  captured stderr of the reference run: {err.count(chr(13))} carriage returns, {len(progress)} progress "
+          f"line(s), {err.count(chr(10))} lines in all", flush=True)
+    return fresh, err.count("\r") == 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kills", type=int, default=10, help="SIGKILL trials (default 10)")
     parser.add_argument("--work", default=None, help="work folder (default: a temporary one, removed)")
+    parser.add_argument("--parts", default="1,2,3,4,5,6", help="which parts to run, e.g. 2,3,4,6 (default: all)")
     args = parser.parse_args()
+    parts = {int(p) for p in args.parts.split(",")}
     work = args.work or tempfile.mkdtemp(prefix="fault_campaign-")
     os.environ.setdefault("STYLEGAN_TF_DATA_DIR", os.path.join(work, "data"))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env = dict(os.environ)
     load0, start = os.getloadavg(), time.time()
     print(f"load average at start: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f} on {os.cpu_count()} CPUs", flush=True)
+    results = []
     try:
-        print("1. SIGKILL trials", flush=True)
-        resumed, exact = kill_trials(work, args.kills, env, random.Random(0))
-        print("2. corrupted checkpoints", flush=True)
-        recovered, cases = corrupted_checkpoints(work)
-        print("3. bad images", flush=True)
-        reported, kinds = bad_images(work)
-        print("4. bad CLI inputs", flush=True)
-        one_line, inputs = bad_cli(work)
-        print("5. peak memory of prepare", flush=True)
-        peaks = peak_memory(work, env)
+        if 1 in parts:
+            print("1. SIGKILL trials", flush=True)
+            resumed, exact = kill_trials(work, args.kills, env, random.Random(0))
+            results.append(f"SIGKILL trials: {resumed}/{args.kills} resumed, {exact}/{args.kills} bit-exact")
+        if 2 in parts:
+            print("2. corrupted checkpoints", flush=True)
+            recovered, cases = corrupted_checkpoints(work, env)
+            results.append(f"corrupted-checkpoint cases: {recovered}/{cases} recovered, each named once, plainly")
+        if 3 in parts or 4 in parts:  # part 4 reads part 3's folder
+            print("3. bad images", flush=True)
+            reported, kinds = bad_images(work)
+            results.append(f"bad-image kinds: {reported}/{kinds} reported")
+        if 4 in parts:
+            print("4. bad CLI inputs", flush=True)
+            one_line, inputs = bad_cli(work)
+            results.append(f"bad CLI inputs: {one_line}/{inputs} one-line errors")
+        if 5 in parts:
+            print("5. peak memory of prepare", flush=True)
+            peaks = peak_memory(work, env)
+            results.append("peak memory of prepare (max RSS, includes TensorFlow): " +
+                           "; ".join(f"{k} {v:.0f} MiB" for k, v in peaks.items()))
+        if 6 in parts:
+            print("6. leftovers", flush=True)
+            fresh, plain = leftovers(work, env)
+            results.append(f"--resume before any checkpoint trains from 0: {fresh}; captured progress without "
+                           f"carriage returns: {plain}")
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     load1 = os.getloadavg()
-    print(f"\nSIGKILL trials: {resumed}/{args.kills} resumed, {exact}/{args.kills} bit-exact")
-    print(f"corrupted-checkpoint cases: {recovered}/{cases} recovered")
-    print(f"bad-image kinds: {reported}/{kinds} reported")
-    print(f"bad CLI inputs: {one_line}/{inputs} one-line errors")
-    print("peak memory of prepare (max RSS, includes TensorFlow): " +
-          "; ".join(f"{k} {v:.0f} MiB" for k, v in peaks.items()))
+    print("\n" + "\n".join(results))
     print(f"wall time {time.time() - start:.0f} s; load average at end: {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}")
 
 
