@@ -61,10 +61,15 @@ def test_chapter_exercises_follow_the_nbgrader_conventions(path):
         assert meta.get("schema_version") == 3, f"{where}: nbgrader schema_version must be 3"
         assert GRADE_ID.fullmatch(str(meta.get("grade_id"))), f"{where}: grade_id must be letters, digits, _"
         ids.append(meta["grade_id"])
-        if meta.get("solution"):
+        if meta.get("solution") and cell.cell_type == "markdown":  # an answer graded by hand, with its rubric
+            assert meta.get("grade") and not meta.get("locked") and meta.get("points", 0) > 0, (
+                f"{where}: a hand-graded answer is an unlocked markdown cell with grade: true and points > 0")
+            assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source, (
+                f"{where}: a hand-graded answer keeps its rubric between ### BEGIN SOLUTION and ### END SOLUTION")
+        elif meta.get("solution"):
             solutions += 1
             assert cell.cell_type == "code" and not meta.get("grade") and not meta.get("locked"), (
-                f"{where}: a solution cell is an unlocked code cell with grade: false (autograded exercises only)")
+                f"{where}: an autograded solution cell is an unlocked code cell with grade: false")
             assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source, where
         elif meta.get("grade"):
             tests += 1
