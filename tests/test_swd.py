@@ -177,3 +177,61 @@ def test_folded_normalisation_equals_normalising_first():
     explicit = swd.sliced_wasserstein(ref_a, swd.normalize_descriptors(b.copy(), 2), 2, 16, np.random.RandomState(5))
     np.testing.assert_allclose(folded, explicit, rtol=1e-4)
     assert folded < 0.1  # both sets are Gaussian per component once normalised: close, though not equal
+
+
+def test_level_descriptors_read_back_the_gathered_descriptors():
+    level = np.transpose(_images(3, n=4), (0, 3, 1, 2)).astype(np.float32) - 100.0
+    desc = swd.neighbourhood_descriptors(level, 9, np.random.RandomState(4))
+    x, y = swd.neighbourhood_corners(4, 32, 32, 9, np.random.RandomState(4))
+    stored = swd.LevelDescriptors(level, swd._patch_starts(0, 9, x, y, level.shape), block=5)  # blocks of 5
+    assert stored.shape == desc.shape == (36, 147) and len(stored) == 36
+    np.testing.assert_array_equal(stored.rows(0, 36), desc)
+    dirs = np.random.RandomState(5).randn(147, 6).astype(np.float32)
+    np.testing.assert_allclose(stored.project(dirs), dirs.T @ desc.T, rtol=1e-5, atol=1e-3)
+
+
+def test_streamed_descriptor_set_keeps_level_images_and_equals_official():
+    """With 128 neighbourhoods per image both 32 and 16 px levels are kept as images (6x / 24x fewer values
+    than their descriptors); the SWD is still the official one, over several minibatches of uneven size."""
+    a = [np.transpose(_images(s, n=n), (0, 3, 1, 2)) for s, n in ((30, 5), (31, 3))]
+    b = [np.transpose(_images(s, n=n), (0, 3, 1, 2)) for s, n in ((40, 5), (41, 3))]
+    seeds = (6, 7, 8)
+    expected = ref_swd(a, b, 2, 128, 2, 16, seeds)
+    for num_images in (8, None):  # preallocated, and collected in lists
+        sets = [swd.DescriptorSet(2, 128, np.random.RandomState(s), num_images) for s in seeds[:2]]
+        for k, batches in enumerate((a, b)):
+            for m in batches:
+                sets[k].add(np.transpose(m, (0, 2, 3, 1)))
+        rng_dirs, got = np.random.RandomState(seeds[2]), []
+        for lod in range(2):
+            (da, norm_a), (db, norm_b) = sets[0].finish(lod), sets[1].finish(lod)
+            assert isinstance(da, swd.LevelDescriptors) and da.shape == (8 * 128, 147)
+            assert da.flat.nbytes * 6 <= 8 * 128 * 147 * 4  # the level images, not the descriptors
+            got.append(1e3 * swd.sliced_wasserstein(da, db, 2, 16, rng_dirs, norm_a, norm_b, chunk=5))
+        np.testing.assert_allclose(got, expected, rtol=1e-4)
+
+
+def test_streamed_swd_memory_stays_below_its_descriptors():
+    """Collecting and comparing two sets of 384 images at 32 px, as `swd` does: NumPy's peak stays well below
+    the 116 MB that the descriptors of both sets and levels take (384 * 128 * 147 * 4 bytes * 4), which the
+    official code and ours before held at once."""
+    import tracemalloc
+
+    batches = [[_images(100 * k + i, n=64) for i in range(6)] for k in (0, 1)]
+    tracemalloc.start()
+    try:
+        sets = [swd.DescriptorSet(2, 128, np.random.RandomState([0, k]), 384) for k in (0, 1)]
+        for k in (0, 1):
+            for batch in batches[k]:
+                sets[k].add(batch)
+        rng, values = np.random.RandomState(2), []
+        for lod in range(2):
+            (a, norm_a), (b, norm_b) = sets[0].finish(lod), sets[1].finish(lod)
+            values.append(swd.sliced_wasserstein(a, b, 1, 64, rng, norm_a, norm_b))
+            del a, b
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    descriptors = 384 * 128 * 147 * 4 * 4
+    assert peak < descriptors / 2, (peak, descriptors)
+    assert all(v > 1e-3 for v in values)  # two different random image sets

@@ -14,7 +14,9 @@ Paper: Karras et al. 2018 (ProGAN), Section 5 and Appendix D; the official `metr
 Departures, none of which changes the value's definition: the random draws come from seeded
 `RandomState`s instead of NumPy's global state, so a seed gives the same number; the 5x5 binomial
 pyramid filter is applied as two 1-D passes (same result up to float rounding); projections are
-sorted in chunks of directions on two threads. The official default is 16,384 images (`swd16k`);
+sorted in chunks of directions on two threads; where a level image is smaller than its 128 descriptors
+(up to 64 px) we keep the level images and the patch positions instead of the descriptors and read the
+descriptors back when projecting them (`LevelDescriptors`: the same values, 6x less memory at 32 px). The official default is 16,384 images (`swd16k`);
 ours is 10,000, the size of the embedded synthetic-faces dataset. Below 16 px the pyramid keeps one level.
 """
 
@@ -26,8 +28,8 @@ import scipy.ndimage
 
 from stylegan_tf.metrics import register_metric
 
-__all__ = ["swd", "laplacian_pyramid", "neighbourhood_descriptors", "normalize_descriptors", "sliced_wasserstein",
-           "DescriptorSet"]
+__all__ = ["swd", "laplacian_pyramid", "neighbourhood_corners", "neighbourhood_descriptors", "normalize_descriptors",
+           "sliced_wasserstein", "LevelDescriptors", "DescriptorSet"]
 
 NHOOD_SIZE = 7  # official nhood_size
 NHOODS_PER_IMAGE = 128  # official nhoods_per_image
@@ -54,21 +56,43 @@ def laplacian_pyramid(images, num_levels):
     return pyramid
 
 
+def neighbourhood_corners(num_images, height, width, nhoods_per_image, rng, nhood_size=NHOOD_SIZE):
+    """Top-left corners (x [M], y [M]) of `nhoods_per_image` random neighbourhoods per image, M = N * nhoods.
+
+    Draws x then y centres with `rng.randint`, the official `get_descriptors_for_minibatch` order.
+    """
+    count, half = nhoods_per_image * num_images, nhood_size // 2
+    x = rng.randint(half, width - half, size=count) - half  # left edge of each patch
+    y = rng.randint(half, height - half, size=count) - half  # top edge
+    return x, y
+
+
+def _patch_offsets(channels, height, width, nhood_size=NHOOD_SIZE):
+    """Flat offsets [C * size * size] of a patch's values in [N, C, H, W], laid out [C, x, y] as the official code."""
+    c, x, y = np.ogrid[0:channels, 0:nhood_size, 0:nhood_size]
+    return ((c * height + y) * width + x).reshape(-1)
+
+
+def _patch_starts(first_image, nhoods_per_image, x, y, shape):
+    """Flat index in [N, C, H, W] of each patch's (channel 0, top-left) value; image = first_image + i // nhoods."""
+    _, c, h, w = shape
+    images = first_image + np.arange(len(x)) // nhoods_per_image
+    starts = (images * c * h + y) * w + x
+    return starts.astype(np.int32 if (first_image + len(x) // nhoods_per_image + 1) * c * h * w < 2**31 else np.int64)
+
+
 def neighbourhood_descriptors(level, nhoods_per_image, rng, nhood_size=NHOOD_SIZE):
     """`nhoods_per_image` random neighbourhoods per image of [N, C, H, W] -> [N * nhoods, C * size * size].
 
-    Draws x then y centres with `rng.randint` (the official order) and lays each patch out as the
-    official `get_descriptors_for_minibatch` does ([C, x, y]), so the same RandomState gives the same
-    descriptors.
+    Corners from `neighbourhood_corners` (the official draws, in the official order); each patch is laid
+    out as the official `get_descriptors_for_minibatch` does ([C, x, y]), so the same RandomState gives
+    the same descriptors.
     """
+    level = np.ascontiguousarray(level, np.float32)
     n, c, h, w = level.shape
-    count, half = nhoods_per_image * n, nhood_size // 2
-    x = rng.randint(half, w - half, size=count) - half  # left edge of each patch
-    y = rng.randint(half, h - half, size=count) - half  # top edge
-    size = (nhood_size, nhood_size)
-    windows = np.lib.stride_tricks.sliding_window_view(level.swapaxes(2, 3), size, axis=(2, 3))  # [N, C, W', H', s, s]
-    patches = windows.transpose(0, 2, 3, 1, 4, 5)[np.arange(count) // nhoods_per_image, x, y]  # [count, C, x, y]
-    return patches.reshape(count, -1)
+    x, y = neighbourhood_corners(n, h, w, nhoods_per_image, rng, nhood_size)
+    starts = _patch_starts(0, nhoods_per_image, x, y, level.shape)
+    return np.take(level.reshape(-1), starts[:, None] + _patch_offsets(c, h, w, nhood_size))
 
 
 def normalize_descriptors(desc, num_channels):
@@ -81,8 +105,44 @@ def normalize_descriptors(desc, num_channels):
     return desc
 
 
+class LevelDescriptors:
+    """The descriptors of one pyramid level, kept as the level's images and the patches' positions.
+
+    At 32 px a level image [C, 32, 32] holds 3,072 values and its 128 descriptors 18,816 (the patches
+    overlap), so the set is stored as images and each descriptor is read back when it is projected:
+    `project(dirs)` = descriptors @ dirs, computed `block` descriptors at a time. Equal to projecting the
+    descriptors of `neighbourhood_descriptors` (the same values, copied from the same places).
+
+    Args:
+        levels: [N, C, H, W] float32 level images.
+        starts: [N * nhoods] flat index of each patch's first value (`_patch_starts`).
+    """
+
+    def __init__(self, levels, starts, nhood_size=NHOOD_SIZE, block=4096):
+        self.flat, self.starts, self.block = np.ascontiguousarray(levels, np.float32).reshape(-1), starts, block
+        self.offsets = _patch_offsets(*levels.shape[1:], nhood_size)
+        self.shape = (len(starts), len(self.offsets))
+
+    def __len__(self):
+        return self.shape[0]
+
+    def rows(self, begin, end):
+        """Descriptors begin..end-1 [end - begin, D], laid out as `neighbourhood_descriptors`."""
+        return np.take(self.flat, self.starts[begin:end, None] + self.offsets)
+
+    def project(self, dirs):
+        """[D, K] directions -> projections [K, M] float32 (row k: every descriptor on direction k)."""
+        out = np.empty((dirs.shape[1], len(self)), np.float32)
+        for i in range(0, len(self), self.block):
+            out[:, i:i + self.block] = dirs.T @ self.rows(i, i + self.block).T
+        return out
+
+
 def _sorted_projection(desc, dirs):
-    proj = dirs.T @ desc.T  # [dirs, M]: each row one direction, contiguous for the sort
+    if isinstance(desc, LevelDescriptors):
+        proj = desc.project(dirs)
+    else:
+        proj = dirs.T @ desc.T  # [dirs, M]: each row one direction, contiguous for the sort
     proj.sort(axis=1)
     return proj
 
@@ -102,12 +162,13 @@ def sliced_wasserstein(a, b, dir_repeats, dirs_per_repeat, rng, norm_a=None, nor
     Draws `dir_repeats` matrices `rng.randn(D, dirs_per_repeat)` (normalised columns), as the official
     `sliced_wasserstein`; the mean over directions of each repeat, then over repeats. `norm_a`, `norm_b`:
     optional (mean [C], std [C]) per channel; the set is then compared as (x - mean) / std, the official
-    normalisation, folded into the directions so the descriptors are never copied.
+    normalisation, folded into the directions so the descriptors are never copied. `a`, `b` are arrays
+    or `LevelDescriptors`; `chunk` directions are projected and sorted at a time (2 * chunk * M floats).
     """
-    if a.ndim != 2 or a.shape != b.shape:
+    if len(a.shape) != 2 or a.shape != b.shape:
         raise ValueError(f"descriptor sets must have one shape [M, D], got {a.shape} and {b.shape}")
     results = []
-    with concurrent.futures.ThreadPoolExecutor(max(1, threads)) as pool:  # NumPy's sort and BLAS release the GIL
+    with concurrent.futures.ThreadPoolExecutor(max(1, threads)) as pool:  # NumPy's take, sort and BLAS release the GIL
         for _ in range(dir_repeats):
             dirs = rng.randn(a.shape[1], dirs_per_repeat)  # [D, dirs]
             dirs /= np.sqrt(np.sum(np.square(dirs), axis=0, keepdims=True))
@@ -116,8 +177,10 @@ def sliced_wasserstein(a, b, dir_repeats, dirs_per_repeat, rng, norm_a=None, nor
             for i in range(0, dirs_per_repeat, chunk):
                 pa, pb = pool.map(_sorted_projection, (a, b), (dirs_a[:, i:i + chunk], dirs_b[:, i:i + chunk]))
                 pa -= pb
+                del pb
                 pa -= (off_a[i:i + chunk] - off_b[i:i + chunk]).astype(np.float32)[:, None]  # sort ignores offsets
-                total += float(np.abs(pa).sum(dtype=np.float64))
+                total += float(np.abs(pa, out=pa).sum(dtype=np.float64))
+                del pa
             results.append(total / (a.shape[0] * dirs_per_repeat))
     return float(np.mean(results))
 
@@ -129,40 +192,73 @@ class DescriptorSet:
         num_levels: Pyramid levels (2 at 32 px with `resolution_min` 16).
         nhoods_per_image: Neighbourhoods drawn per image and level.
         rng: `np.random.RandomState` for the neighbourhood positions.
-        num_images: If known, the descriptors are written into one preallocated array per level.
+        num_images: If known, each level is written into one preallocated array.
 
     `add(images)` takes uint8 or float images [N, H, W, C] in 0..255. `finish(lod)` returns level
-    `lod`'s raw descriptors [M, C * 49] float32 and their per-channel (mean [C], std [C]), the
-    normalisation of the official `finalize_descriptors`, for `sliced_wasserstein(norm_a=...)`.
+    `lod`'s raw descriptors [M, C * 49] and their per-channel (mean [C], std [C]), the normalisation of
+    the official `finalize_descriptors`, for `sliced_wasserstein(norm_a=...)`.
+
+    Memory: where a level image holds fewer values than its descriptors (H * W < nhoods * 49, i.e. up
+    to 64 px with 128 neighbourhoods) the set keeps the level images and the patch positions, and
+    `finish` returns them as a `LevelDescriptors` that reads each descriptor back when projected; above
+    that it keeps the descriptors [M, C * 49] float32, as the official code does. At 32 px and 10,000
+    images that is 154 MB per set instead of 1.5 GB.
     """
 
-    def __init__(self, num_levels, nhoods_per_image, rng, num_images=None):
+    def __init__(self, num_levels, nhoods_per_image, rng, num_images=None, nhood_size=NHOOD_SIZE):
         self.num_levels, self.nhoods_per_image, self.rng = num_levels, nhoods_per_image, rng
-        self.capacity = None if num_images is None else num_images * nhoods_per_image
-        self.levels = [[] for _ in range(num_levels)]
+        self.num_images, self.nhood_size = num_images, nhood_size
+        self.levels = [[] for _ in range(num_levels)]  # level images [N, C, H, W], or descriptors [M, D]
+        self.starts = [[] for _ in range(num_levels)]  # patch positions, where the level images are kept
         self.moments = [0.0] * num_levels  # per level: [3, C] sums of 1, x, x^2 per channel (float64)
-        self.filled = 0
+        self.filled = 0  # images added
+
+    def _keep_images(self, level):
+        return level.shape[2] * level.shape[3] < self.nhoods_per_image * self.nhood_size ** 2
+
+    def _store(self, lod, part, total_shape):
+        if self.num_images is None:
+            self.levels[lod].append(part)
+            return
+        if not len(self.levels[lod]):
+            self.levels[lod] = np.empty(total_shape, part.dtype)
+        begin = self.filled * (1 if part.ndim == 4 else self.nhoods_per_image)  # images, or descriptors
+        self.levels[lod][begin:begin + len(part)] = part
 
     def add(self, images):
         images = np.transpose(np.asarray(images, np.float32), (0, 3, 1, 2))  # [N, C, H, W], as the official code
+        n = len(images)
         pyramid = laplacian_pyramid(images, self.num_levels)
         pyramid[-1] -= 127.5  # centre the low-pass level: exact after normalisation, and better float32 sums
         for lod, level in enumerate(pyramid):
-            desc = neighbourhood_descriptors(level, self.nhoods_per_image, self.rng)  # [n, C * 49]
+            _, c, h, w = level.shape
+            x, y = neighbourhood_corners(n, h, w, self.nhoods_per_image, self.rng, self.nhood_size)
+            desc = np.take(level.reshape(-1), _patch_starts(0, self.nhoods_per_image, x, y, level.shape)[:, None]
+                           + _patch_offsets(c, h, w, self.nhood_size))  # [n * nhoods, C * 49]
             sums = np.stack([np.full(desc.shape[1], len(desc)), desc.sum(axis=0), np.einsum("ij,ij->j", desc, desc)])
-            self.moments[lod] = self.moments[lod] + sums.reshape(3, images.shape[1], -1).sum(axis=2, dtype=np.float64)
-            if self.capacity is None:
-                self.levels[lod].append(desc)
+            self.moments[lod] = self.moments[lod] + sums.reshape(3, c, -1).sum(axis=2, dtype=np.float64)
+            total = self.num_images or 0
+            if self._keep_images(level):
+                self._store(lod, level, (total, c, h, w))
+                self.starts[lod].append(_patch_starts(self.filled, self.nhoods_per_image, x, y, level.shape))
             else:
-                if not len(self.levels[lod]):
-                    self.levels[lod] = np.empty((self.capacity, desc.shape[1]), np.float32)
-                self.levels[lod][self.filled:self.filled + len(desc)] = desc
-        self.filled += len(images) * self.nhoods_per_image
+                self._store(lod, desc, (total * self.nhoods_per_image, desc.shape[1]))
+        self.filled += n
 
     def finish(self, lod):
-        desc = self.levels[lod]
-        desc = desc[:self.filled] if self.capacity is not None else np.concatenate(desc, axis=0)
+        """(descriptors of level `lod`, (mean [C], std [C])); the set lets go of the level."""
+        stored = self.levels[lod]
+        if self.num_images is None:
+            stored = np.concatenate(stored, axis=0)
+        else:
+            stored = stored[:self.filled if stored.ndim == 4 else self.filled * self.nhoods_per_image]
         self.levels[lod] = []
+        if stored.ndim == 4:
+            starts = np.concatenate(self.starts[lod])
+            self.starts[lod] = []
+            desc = LevelDescriptors(stored, starts, self.nhood_size)
+        else:
+            desc = stored
         count, total, squares = self.moments[lod]  # each [C]
         mean = total / count
         return desc, (mean, np.sqrt(np.maximum(squares / count - mean ** 2, 0.0)))
@@ -215,7 +311,7 @@ def swd(G, data, num_images=10000, *, resolution=None, batch_size=64, seed=0, ps
     bar.close()
     dir_rng = np.random.RandomState([seed, 2])
     result = {}
-    for lod, res in enumerate(resolutions):  # one level at a time: 10,000 images hold 750 MB per level and set
+    for lod, res in enumerate(resolutions):  # one level at a time, let go of once compared
         (a, norm_a), (b, norm_b) = sets[0].finish(lod), sets[1].finish(lod)
         result[f"swd_{res}"] = 1e3 * sliced_wasserstein(a, b, dir_repeats, dirs_per_repeat, dir_rng, norm_a, norm_b,
                                                         threads=min(2, os.cpu_count() or 1))
