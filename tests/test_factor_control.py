@@ -101,3 +101,56 @@ def test_heatmap_is_written_without_touching_the_session_backend(tmp_path):
     width, height = Image.open(path).size
     expected = (110 * (1.0 + 0.62 * len(PROBE_FACTORS)), 110 * (1.2 + 0.36 * len(rows)))  # figsize x dpi
     assert abs(width - expected[0]) <= 1 and abs(height - expected[1]) <= 1, ((width, height), expected)
+
+
+def _whole_set_matrix(G, scale, num_images, seed, batch_size):
+    """The factor-control matrix computed on all images at once (the metric before it was streamed)."""
+    from stylegan_tf.generation.figures import synthesize
+    from stylegan_tf.metrics.probe import predict_factors
+    from stylegan_tf.metrics.sampling import latents
+
+    ws = np.asarray(G.mapping(latents(num_images, G.z_dim, seed)), np.float32)
+    ws2 = np.asarray(G.mapping(latents(num_images, G.z_dim, seed + 1)), np.float32)
+    shapes = G.noise_shapes(num_images)
+    rng, rng2 = np.random.RandomState(seed), np.random.RandomState(seed + 1)
+    noise = [None if s is None else rng.randn(*s).astype(np.float32) for s in shapes]
+    noise2 = [None if s is None else rng2.randn(*s).astype(np.float32) for s in shapes]
+
+    def read(ws_, noise_):
+        return predict_factors(synthesize(G, ws_, noise=noise_, batch_size=batch_size))
+
+    before, rows = read(ws, noise), []
+    for i in range(G.num_ws):
+        edited = ws.copy()
+        edited[:, i] = ws2[:, i]
+        rows.append(FC.factor_change(before, read(edited, noise), scale))
+    for i, n2 in enumerate(noise2):
+        edited = list(noise)
+        edited[i] = n2
+        rows.append(FC.factor_change(before, read(ws, edited), scale))
+    return np.stack(rows)
+
+
+def test_streamed_generator_matrix_equals_the_whole_set_computation():
+    """Batch by batch (16 + 16 + 8 images) the shipped F's matrix is that of all 40 images at once: the same
+    latents and noise draws, the mean taken over the batches' sums."""
+    from stylegan_tf import pretrained
+
+    G = pretrained.load("F")
+    scale = {n: 0.5 + 0.1 * k for k, n in enumerate(PROBE_FACTORS)}
+    matrix, names = FC.generator_matrix(G, scale, num_images=40, seed=3, batch_size=16)
+    expected = _whole_set_matrix(G, scale, 40, 3, 16)
+    assert names[0] == "style0 (4px)" and names[-1] == f"noise{G.num_ws - 1} (32px)" and len(names) == 2 * G.num_ws
+    np.testing.assert_allclose(matrix, expected, rtol=1e-5, atol=1e-6)
+    assert matrix[:G.num_ws].mean() > 10 * matrix[G.num_ws:].mean() > 0  # styles move factors, noise barely
+
+
+def test_noise_streams_continue_the_whole_draws():
+    shapes = [(5, 2, 2, 1), None, (5, 4, 4, 1)]
+    rng = np.random.RandomState(9)
+    whole = [rng.randn(*shapes[0]), rng.randn(*shapes[2])]
+    streams = FC._noise_streams(shapes, 9, chunk=7)  # advances in odd chunks: the Gaussian pairs carry over
+    assert streams[1] is None
+    for stream, full in zip((streams[0], streams[2]), whole):
+        got = np.concatenate([stream.randn(3, *full.shape[1:]), stream.randn(2, *full.shape[1:])])
+        np.testing.assert_array_equal(got, full)

@@ -115,10 +115,29 @@ def renderer_bands(num_images=256, seed=0, resolution=32):
     return np.stack(shares), names, np.array(rms), list(faces.FACTOR_NAMES)
 
 
+def _noise_streams(shapes, seed, chunk=1 << 20):
+    """Per noise layer, a RandomState that yields, batch after batch, the rows of `rng.randn(*shape)` drawn
+    layer after layer from `RandomState(seed)`: the same noise as drawing every layer whole, batch by batch."""
+    rng, streams = np.random.RandomState(seed), []
+    for shape in shapes:
+        if shape is None:
+            streams.append(None)
+            continue
+        stream = np.random.RandomState()
+        stream.set_state(rng.get_state())
+        streams.append(stream)
+        for left in range(int(np.prod(shape)), 0, -chunk):  # advance past this layer (sequential draws concatenate)
+            rng.randn(min(chunk, left))
+    return streams
+
+
 def generator_matrix(G, scale, num_images=256, seed=0, batch_size=32):
     """M for G: rows "style i" (ws[:, i] from another z) then "noise i" (layer i's noise redrawn).
 
     `scale` is the real spread per factor (`spread` of the reals' readings). No truncation.
+    Streamed: `batch_size` images at a time go through every edit, and the rows sum |change| over the
+    batches, so memory does not grow with `num_images`; the latents and noise are those of drawing all
+    `num_images` at once (`latents`, then each layer's `randn` in turn from `RandomState(seed)`).
     Returns:
         (M [rows, len(PROBE_FACTORS)], row names like "style0 (4px)").
     """
@@ -126,30 +145,42 @@ def generator_matrix(G, scale, num_images=256, seed=0, batch_size=32):
     from stylegan_tf.geometry import layer_resolution
     from stylegan_tf.metrics.sampling import latents
 
-    ws = np.asarray(G.mapping(latents(num_images, G.z_dim, seed)), np.float32)  # [N, num_ws, w_dim]
-    ws2 = np.asarray(G.mapping(latents(num_images, G.z_dim, seed + 1)), np.float32)
+    z, z2 = latents(num_images, G.z_dim, seed), latents(num_images, G.z_dim, seed + 1)
     shapes = G.noise_shapes(num_images)
-    rng, rng2 = np.random.RandomState(seed), np.random.RandomState(seed + 1)
-    noise = [None if s is None else rng.randn(*s).astype(np.float32) for s in shapes]
-    noise2 = [None if s is None else rng2.randn(*s).astype(np.float32) for s in shapes]
+    streams, streams2 = _noise_streams(shapes, seed), _noise_streams(shapes, seed + 1)
+    names = [f"style{i} ({layer_resolution(i)}px)" for i in range(G.num_ws)]
+    names += [f"noise{i} ({layer_resolution(i)}px)" for i, s in enumerate(shapes) if s is not None]
+    sums = np.zeros((len(names), len(PROBE_FACTORS)))
 
     def read(ws_, noise_):
         return predict_factors(synthesize(G, ws_, noise=noise_, batch_size=batch_size))
 
-    before = read(ws, noise)
-    rows, names = [], []
-    for i in range(G.num_ws):
-        edited = ws.copy()
-        edited[:, i] = ws2[:, i]
-        rows.append(factor_change(before, read(edited, noise), scale))
-        names.append(f"style{i} ({layer_resolution(i)}px)")
-    for i, n2 in enumerate(noise2):
-        if n2 is not None:
-            edited = list(noise)
-            edited[i] = n2
-            rows.append(factor_change(before, read(ws, edited), scale))
-            names.append(f"noise{i} ({layer_resolution(i)}px)")
-    return np.stack(rows), names
+    for b in range(0, num_images, batch_size):
+        n = min(batch_size, num_images - b)
+        ws = np.asarray(G.mapping(z[b:b + n]), np.float32)  # [n, num_ws, w_dim]
+        ws2 = np.asarray(G.mapping(z2[b:b + n]), np.float32)
+        noise = [None if r is None else r.randn(n, *s[1:]).astype(np.float32) for r, s in zip(streams, shapes)]
+        noise2 = [None if r is None else r.randn(n, *s[1:]).astype(np.float32) for r, s in zip(streams2, shapes)]
+        before = read(ws, noise)
+        row = 0
+        for i in range(G.num_ws):
+            edited = ws.copy()
+            edited[:, i] = ws2[:, i]
+            sums[row] += _change_sums(before, read(edited, noise))
+            row += 1
+        for i, n2 in enumerate(noise2):
+            if n2 is not None:
+                edited = list(noise)
+                edited[i] = n2
+                sums[row] += _change_sums(before, read(ws, edited))
+                row += 1
+    scales = np.array([max(scale[n], 1e-12) for n in PROBE_FACTORS])
+    return sums / num_images / scales, names
+
+
+def _change_sums(before, after):
+    """sum |after - before| per factor of PROBE_FACTORS (float64): `factor_change` before the mean and scale."""
+    return np.array([np.sum(np.abs(_diff(n, after[n], before[n]))) for n in PROBE_FACTORS])
 
 
 def group_means(matrix, row_groups):
