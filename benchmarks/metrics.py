@@ -1,4 +1,5 @@
-"""Seconds for the offline metrics at 10,000 images, 32 px, demo widths, generation included (issue target: <= 60 s each).
+"""Seconds and peak memory of the offline metrics at 10,000 images, 32 px, demo widths, generation included
+(issue targets: <= 60 s each; the whole process under 1.5 GiB).
 
     python benchmarks/metrics.py                          # a demo-width generator with its initial weights
     python benchmarks/metrics.py --run /tmp/baseline_demo # a trained run's G_ema (same cost)
@@ -6,9 +7,11 @@
 
 Times `calc_metric(name, G, "synthetic-faces", num_images)` for each metric (default: swd and, when the
 factor-probe module registers it, fd_probe), once to warm up TensorFlow's tracing on 64 images and once
-for real, and prints wall seconds, CPU seconds of this process (user + system) and the 1-minute load
-average before and after. The embedded dataset's cache is built before timing. On a shared machine the
-wall time depends on the load: CPU seconds / cores is the wall time of an idle machine, roughly.
+for real, and prints wall seconds, CPU seconds of this process (user + system), the peak resident memory
+of the process during that metric (Linux: VmHWM, reset through /proc/self/clear_refs before each metric;
+elsewhere the process's peak so far, ru_maxrss) and the 1-minute load average before and after. The
+embedded dataset's cache is built before timing. On a shared machine the wall time depends on the load:
+CPU seconds / cores is the wall time of an idle machine, roughly; the peak memory does not.
 
 Measured on the project's 2-core AVX-512 CPU (oneDNN on), 10,000 images, trained demo G_ema, while other
 jobs shared it: see docs/metrics.md ("Time") for the figures and their load averages.
@@ -26,6 +29,29 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def cpu_seconds():
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def reset_peak_memory():
+    """Restarts the kernel's peak-RSS count (VmHWM) of this process; False where that is not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_memory_mib():
+    """Peak resident memory of this process in MiB: VmHWM since the last reset, else ru_maxrss (since start)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 / (1024 if sys.platform == "darwin" else 1)  # bytes on macOS, KiB on Linux
 
 
 def main(argv=None):
@@ -55,14 +81,17 @@ def main(argv=None):
     make_dataset(args.data, G.resolution, 1, repeat=False)  # builds the embedded dataset's cache if missing
     print(f"G: {args.run or 'demo widths, initial weights'}, {G.resolution} px; {os.cpu_count()} CPUs; "
           f"TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', '(unset: on)')}")
-    print(f"{'metric':10s} {'images':>7s} {'wall s':>7s} {'CPU s':>7s}  load before/after  value")
+    print(f"{'metric':10s} {'images':>7s} {'wall s':>7s} {'CPU s':>7s} {'peak MiB':>8s}  load before/after  value")
     for name in names:
         calc_metric(name, G, args.data, 64)  # warm-up: tracing, dataset open
+        reset_peak_memory()
         load0, wall0, cpu0 = os.getloadavg()[0], time.perf_counter(), cpu_seconds()
         result = calc_metric(name, G, args.data, args.num_images)
         wall, cpu, load1 = time.perf_counter() - wall0, cpu_seconds() - cpu0, os.getloadavg()[0]
+        peak = peak_memory_mib()
         value = result.get(name, next((v for k, v in result.items() if isinstance(v, float)), float("nan")))
-        print(f"{name:10s} {args.num_images:7d} {wall:7.1f} {cpu:7.1f}  {load0:5.2f} / {load1:5.2f}    {value:.4g}",
+        print(f"{name:10s} {args.num_images:7d} {wall:7.1f} {cpu:7.1f} {peak:8.0f}  {load0:5.2f} / {load1:5.2f}    "
+              f"{value:.4g}",
               flush=True)
 
 
