@@ -178,3 +178,28 @@ def test_bad_command_lines_exit_2_before_tensorflow_loads(tmp_path):
         assert message in result["err"], (argv, result["err"])
         assert "--run" in argv or len(result["err"].strip().splitlines()) == 1, result["err"]  # argparse: usage too
         assert not result["tensorflow"], argv
+
+
+def test_lpips_distance_matches_the_metrics_lpips_on_stand_in_weights(tmp_path, monkeypatch):
+    """The differentiable LPIPS of the projector = metrics/lpips.py's (uncropped), on random weights of its layout."""
+    from stylegan_tf.metrics import lpips
+    from stylegan_tf.projection import lpips_tf_distance
+
+    rng = np.random.default_rng(0)
+    arrays, c_in, k = {}, 3, 0
+    conv_index, slices = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28), (1, 1, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5)
+    for block in lpips._BLOCKS:
+        for width in block:
+            name = f"net.slice{slices[k]}.{conv_index[k]}"
+            arrays[name + ".weight"] = (rng.standard_normal((width, c_in, 3, 3)) / np.sqrt(9 * c_in)).astype(np.float32)
+            arrays[name + ".bias"] = rng.uniform(0, 0.1, width).astype(np.float32)
+            c_in, k = width, k + 1
+        arrays[f"lin{len([a for a in arrays if a.startswith('lin')])}.model.1.weight"] = \
+            rng.uniform(0, 1, (1, c_in, 1, 1)).astype(np.float32)
+    np.savez(tmp_path / "lpips.npz", **arrays)
+    monkeypatch.setenv("STYLEGAN_TF_LPIPS", str(tmp_path / "lpips.npz"))
+    a, b = rng.uniform(-1, 1, (2, 2, 32, 32, 3)).astype(np.float32)
+    expected = lpips.lpips_distance(a, b, crop=False)
+    assert resolve_distance(None)[0] == "lpips"
+    np.testing.assert_allclose(np.asarray(lpips_tf_distance(a, b)), expected, rtol=1e-3)
+    assert np.all(expected > 0)
