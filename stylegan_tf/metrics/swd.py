@@ -21,6 +21,7 @@ ours is 10,000, the size of the embedded synthetic-faces dataset. Below 16 px th
 """
 
 import concurrent.futures
+import contextlib
 import os
 
 import numpy as np
@@ -118,7 +119,7 @@ class LevelDescriptors:
         starts: [N * nhoods] flat index of each patch's first value (`_patch_starts`).
     """
 
-    def __init__(self, levels, starts, nhood_size=NHOOD_SIZE, block=4096):
+    def __init__(self, levels, starts, nhood_size=NHOOD_SIZE, block=8192):
         self.flat, self.starts, self.block = np.ascontiguousarray(levels, np.float32).reshape(-1), starts, block
         self.offsets = _patch_offsets(*levels.shape[1:], nhood_size)
         self.shape = (len(starts), len(self.offsets))
@@ -134,7 +135,7 @@ class LevelDescriptors:
         """[D, K] directions -> projections [K, M] float32 (row k: every descriptor on direction k)."""
         out = np.empty((dirs.shape[1], len(self)), np.float32)
         for i in range(0, len(self), self.block):
-            out[:, i:i + self.block] = dirs.T @ self.rows(i, i + self.block).T
+            out[:, i:i + self.block] = (self.rows(i, i + self.block) @ dirs).T
         return out
 
 
@@ -156,6 +157,21 @@ def _folded(dirs, norm, dim):
     return scaled.astype(np.float32), mean @ scaled
 
 
+@contextlib.contextmanager
+def _one_blas_thread(active):
+    """One BLAS thread per call while our threads project the two sets side by side (NumPy's take, sort and
+    BLAS release the GIL): BLAS's own threads cost more than they give on the many small block products."""
+    try:
+        from threadpoolctl import threadpool_limits  # installed with scikit-learn
+    except ImportError:
+        active = False
+    if not active:
+        yield
+        return
+    with threadpool_limits(1, "blas"):
+        yield
+
+
 def sliced_wasserstein(a, b, dir_repeats, dirs_per_repeat, rng, norm_a=None, norm_b=None, chunk=32, threads=2):
     """Mean 1-D Wasserstein-1 distance of descriptors a, b [M, D] over random unit directions.
 
@@ -168,7 +184,7 @@ def sliced_wasserstein(a, b, dir_repeats, dirs_per_repeat, rng, norm_a=None, nor
     if len(a.shape) != 2 or a.shape != b.shape:
         raise ValueError(f"descriptor sets must have one shape [M, D], got {a.shape} and {b.shape}")
     results = []
-    with concurrent.futures.ThreadPoolExecutor(max(1, threads)) as pool:  # NumPy's take, sort and BLAS release the GIL
+    with concurrent.futures.ThreadPoolExecutor(max(1, threads)) as pool, _one_blas_thread(threads > 1):
         for _ in range(dir_repeats):
             dirs = rng.randn(a.shape[1], dirs_per_repeat)  # [D, dirs]
             dirs /= np.sqrt(np.sum(np.square(dirs), axis=0, keepdims=True))
