@@ -110,7 +110,7 @@ def _submit(course, student, assignment, notebook):
     shutil.copyfile(notebook, target / f"{assignment}.ipynb")
 
 
-def test_generate_and_grade_a_course(tmp_path):
+def test_generate_and_grade_a_course(tmp_path, capsys):
     notebooks = _write_chapter(tmp_path / "notebooks")
     course = tmp_path / "course"
     proc = _course("generate", "--course", course, "--notebooks", notebooks)
@@ -141,6 +141,8 @@ def test_generate_and_grade_a_course(tmp_path):
                                 "ex2_truncate_tests", "by", "hand", "(2", "points):", "ex3_explain"]
     assert lines[2].split() == ["solution", "01_sample", "3", "/", "5", "by", "hand", "(2", "points):", "ex3_explain"]
     assert lines[3].split()[:6] == ["wrong", "01_sample", "0", "/", "5", "failed:"]
+    assert main(["grade", "--course", str(course), "--students", "wrong", "zed"]) == 2
+    assert "no submissions from zed in" in capsys.readouterr().err
     graded = {s.student: s for s in scores(course)}
     assert (graded[SOLUTION].score, graded[SOLUTION].auto_max_score, graded[SOLUTION].max_score) == (3, 3, 5)
     assert graded[SOLUTION].failed == () and graded[SOLUTION].manual == ("ex3_explain",)
