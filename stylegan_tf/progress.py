@@ -1,4 +1,4 @@
-"""Progress for `train` and `prepare`: a tqdm bar on a terminal, a plain line every few seconds elsewhere.
+"""Progress for `train`, `prepare`, `metrics` and `generate`: a tqdm bar on a terminal, a plain line every few seconds elsewhere.
 
 A bar redraws itself with carriage returns (`\\r`). A terminal overwrites the line in place, but a log
 (CI, `nohup`, a notebook's saved output) keeps every redraw: hundreds of updates in one line. So where
@@ -48,6 +48,32 @@ def progress_bar(iterable=None, *, total=None, initial=0, desc="", unit="it", fi
     import tqdm
 
     return tqdm.tqdm(iterable, total=total, initial=initial, desc=desc or None, unit=unit, file=file, **tqdm_kwargs)
+
+
+def optional_progress_bar(show=True, **kwargs):
+    """`progress_bar(**kwargs)` where `show` is true and the mode is not "off", else a `NullProgress`.
+
+    For callers (the metrics, `generate`) that call `update` and `close` without checking for None.
+    """
+    return (progress_bar(**kwargs) if show else None) or NullProgress()
+
+
+class NullProgress:
+    """No progress shown: the part of tqdm's interface the callers use, doing nothing."""
+
+    n = 0
+
+    def update(self, n=1):
+        self.n += n
+
+    def set_postfix_str(self, s="", refresh=True):
+        pass
+
+    def refresh(self):
+        pass
+
+    def close(self):
+        pass
 
 
 class PlainProgress:

@@ -56,7 +56,7 @@ def test_inception_features_shape_and_uint8_conversion(random_inception):
     np.testing.assert_allclose(again, feats, rtol=1e-4, atol=1e-5)
 
 
-def test_fid_metric_plumbing(random_inception):
+def test_fid_metric_plumbing(random_inception, capsys):
     import keras
 
     # the first 32 of the 2048 features: sqrtm of a 2048 x 2048 product costs minutes on a loaded 2-core CPU
@@ -69,6 +69,10 @@ def test_fid_metric_plumbing(random_inception):
     assert 0.0 <= floor["fid"] < near["fid"]  # two halves of the reals are closer than ramps are to faces
     capped = calc_metric("fid", _ImageG(1.0), "synthetic-faces:16", **kw)
     assert capped["num_images"] == 24 and capped["num_reals"] == 16  # reals capped at the dataset's size
+    capsys.readouterr()
+    calc_metric("fid", _ImageG(1.0), SOURCE, progress=True, **kw)  # stderr is no terminal here: plain lines
+    err = capsys.readouterr().err
+    assert "\r" not in err and "fid: 48/48 img (100%)" in err
 
 
 def test_missing_weights_fail_with_one_line(tmp_path, monkeypatch):

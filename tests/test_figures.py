@@ -192,7 +192,8 @@ def test_generate_cli_writes_every_figure(G, tmp_path, capsys):
     assert np.abs(cell.astype(int) - expected).max() <= 1
     assert (sweep[: h - 2 * 128 - 2, w - 128:] < 128).any()  # the "psi = -1" label above the last column
     assert Image.open(out / "interpolation_w.gif").n_frames == 4
-    capsys.readouterr()
+    err = capsys.readouterr().err
+    assert "\r" not in err and "figures: 6/6 figure (100%)" in err  # a log gets plain progress lines
     with pytest.raises(SystemExit):  # argparse refuses a bad seed list with a usage message
         cli.main(["generate", "--model", str(model), "--seeds", "1-x"])
     assert "invalid parse_seeds value" in capsys.readouterr().err

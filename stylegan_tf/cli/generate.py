@@ -121,7 +121,7 @@ def check_args(args):
 def run(args):
     check_args(args)  # before TensorFlow loads
     import numpy as np
-    from tqdm import tqdm
+    from stylegan_tf.progress import progress_bar
 
     from stylegan_tf.generation import figures as F
     from stylegan_tf.generation import viz
@@ -137,7 +137,7 @@ def run(args):
     seeds = [f"seed {s}" for s in args.seeds]
     save = lambda name, image: written.append(viz.save_png(os.path.join(out, name), image))  # noqa: E731
     written = []
-    for fig in tqdm(figures, desc="figures", disable=len(figures) < 2):
+    for fig in (progress_bar(figures, desc="figures", unit="figure") or figures) if len(figures) > 1 else figures:
         if fig == "images":
             images = F.generate_images(G, args.seeds, noise_mode=args.noise_mode, batch_size=args.batch_size, **trunc)
             written += [viz.save_png(os.path.join(out, f"seed{s:04d}.png"), im) for s, im in zip(args.seeds, images)]

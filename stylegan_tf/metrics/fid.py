@@ -25,6 +25,7 @@ import numpy as np
 
 from stylegan_tf.metrics import register_metric
 from stylegan_tf.metrics.frechet import feature_statistics, frechet_distance
+from stylegan_tf.progress import optional_progress_bar
 
 __all__ = ["fid", "inception_weights_path", "build_inception", "inception_features", "WEIGHTS_FILE", "WEIGHTS_URL"]
 
@@ -115,8 +116,6 @@ def fid(G, data, num_images=None, *, resolution=None, batch_size=32, seed=0, psi
     `model`: a feature network to use instead of Inception (tests pass a random-weight one).
     Returns {"fid", "num_images", "num_reals"}.
     """
-    import tqdm
-
     from stylegan_tf.data import dataset_info
     from stylegan_tf.metrics.sampling import generated_images, real_images
 
@@ -132,7 +131,7 @@ def fid(G, data, num_images=None, *, resolution=None, batch_size=32, seed=0, psi
         key = (str(data), resolution, num_reals, seed, weights, input_size)
     else:
         key = None
-    bar = tqdm.tqdm(total=num_images + num_reals, unit="img", desc="fid", disable=not progress, leave=False)
+    bar = optional_progress_bar(progress, total=num_images + num_reals, unit="img", desc="fid", leave=False)
     if G is None:
         feats = inception_features(real_images(data, resolution, 2 * num_images, batch_size, seed), model,
                                    input_size, bar)

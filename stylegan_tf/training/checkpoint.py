@@ -294,7 +294,7 @@ def _as_int(x) -> int:
 def save_generator(trainer, run_dir: str, name: str = "G_ema.keras") -> str:
     """Saves `trainer.G_ema` as a `.keras` file in `run_dir` (atomically); returns its path.
 
-    Reload with `stylegan_tf.load_generator(path)` (or `keras.models.load_model` after `import stylegan_tf.networks`).
+    Reload with `stylegan_tf.load_model(path)`.
     Only the chief writes under a multi-worker strategy.
     """
     path = os.path.join(run_dir, name)
