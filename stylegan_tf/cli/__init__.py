@@ -1,4 +1,4 @@
-"""Command line: `python -m stylegan_tf {configs,prepare,train,generate,export} ...`.
+"""Command line: `python -m stylegan_tf {configs,prepare,train,generate,metrics,export,convert,project} ...`.
 
 Each sub-command is one module of this package that defines `add_arguments(parser)` and
 `run(args) -> int`; this file only dispatches, and turns
