@@ -149,8 +149,10 @@ class _ImageG:
         return tf.tanh(ramp * z[:, None, None, :3] + tf.transpose(ramp, [0, 2, 1, 3]) * z[:, None, None, 1:4])
 
 
-def test_swd_metric_end_to_end_and_real_vs_real_floor():
-    fake = calc_metric("swd", _ImageG(), SOURCE, num_images=24, batch_size=16, nhoods_per_image=32)
+def test_swd_metric_end_to_end_and_real_vs_real_floor(capsys):
+    fake = calc_metric("swd", _ImageG(), SOURCE, num_images=24, batch_size=16, nhoods_per_image=32, progress=True)
+    err = capsys.readouterr().err  # stderr is no terminal here: plain progress lines, no carriage returns
+    assert "\r" not in err and "swd: 48/48 img (100%)" in err
     assert set(fake) >= {"swd", "swd_16", "num_images", "seconds"}
     assert fake["num_images"] == 24 and "swd_8" not in fake  # 16 px is one level with resolution_min 16
     again = calc_metric("swd", _ImageG(), SOURCE, num_images=24, batch_size=16, nhoods_per_image=32)

@@ -28,6 +28,7 @@ import numpy as np
 import scipy.ndimage
 
 from stylegan_tf.metrics import register_metric
+from stylegan_tf.progress import optional_progress_bar
 
 __all__ = ["swd", "laplacian_pyramid", "neighbourhood_corners", "neighbourhood_descriptors", "normalize_descriptors",
            "sliced_wasserstein", "LevelDescriptors", "DescriptorSet"]
@@ -299,8 +300,6 @@ def swd(G, data, num_images=10000, *, resolution=None, batch_size=64, seed=0, ps
     hold 2 * num_images; `resolution` is then required). Returns {"swd": mean over levels,
     "swd_<res>": each level, "num_images", "seconds"}.
     """
-    import tqdm
-
     from stylegan_tf.generation.viz import to_uint8
     from stylegan_tf.metrics.sampling import generated_images, real_images
 
@@ -308,7 +307,7 @@ def swd(G, data, num_images=10000, *, resolution=None, batch_size=64, seed=0, ps
     resolutions = pyramid_resolutions(resolution, resolution_min)
     sets = [DescriptorSet(len(resolutions), nhoods_per_image, np.random.RandomState([seed, k]), num_images)
             for k in (0, 1)]
-    bar = tqdm.tqdm(total=2 * num_images, unit="img", desc="swd", disable=not progress, leave=False)
+    bar = optional_progress_bar(progress, total=2 * num_images, unit="img", desc="swd", leave=False)
     if G is None:  # images 0 .. N-1 of the shuffled reals go to set 0, images N .. 2N-1 to set 1
         done = 0
         for batch in real_images(data, resolution, 2 * num_images, batch_size, seed):
