@@ -163,18 +163,61 @@ def test_wrong_shapes_and_dtypes_are_rejected_naming_the_expected_input(exported
         m.style_mix(z, z, 9)
 
 
-def test_onnx_generate_matches_tensorflow(exported, tmp_path):
-    pytest.importorskip("tf2onnx")
-    ort = pytest.importorskip("onnxruntime")
+def test_onnx_generate_matches_tensorflow_at_each_psi(exported, tmp_path):
+    pytest.importorskip("tf2onnx", reason="ONNX export needs tf2onnx (pip install -e \".[test]\")")
+    ort = pytest.importorskip("onnxruntime", reason="needs onnxruntime (pip install -e \".[test]\")")
     from stylegan_tf.export.savedmodel import export_onnx
 
     G = exported[0]
     path = export_onnx(G, str(tmp_path / "generate.onnx"))
     z = _inputs(G)["z"]
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    (images,) = session.run(None, {"z": z, "psi": np.array(0.7, np.float32)})
-    expected = to_uint8(G(z, truncation_psi=0.7, noise_mode="const"))
-    assert np.abs(images.astype(int) - expected).max() <= 1  # float rounding at .5 boundaries only
+    images = {}
+    for psi in (1.0, 0.7, 0.0, -0.5):  # psi = 0 gives the average image on the truncated layers
+        (images[psi],) = session.run(None, {"z": z, "psi": np.array(psi, np.float32)})
+        expected = to_uint8(G(z, truncation_psi=psi, noise_mode="const"))
+        assert images[psi].dtype == np.uint8
+        assert np.abs(images[psi].astype(int) - expected).max() <= 1, psi  # float rounding at .5 boundaries only
+    assert np.abs(images[1.0].astype(int) - images[0.7]).max() > 10  # psi reaches the graph
+
+
+def test_onnx_mapping_and_synthesis_graphs_match_keras(exported, tmp_path):
+    pytest.importorskip("tf2onnx", reason="ONNX export needs tf2onnx (pip install -e \".[test]\")")
+    ort = pytest.importorskip("onnxruntime", reason="needs onnxruntime (pip install -e \".[test]\")")
+    from stylegan_tf.export.onnx_graphs import (export_mapping_onnx, export_synthesis_onnx, noise_layers,
+                                                stored_noise)
+
+    G = exported[0]
+    mapping = ort.InferenceSession(export_mapping_onnx(G, str(tmp_path / "m.onnx")), providers=["CPUExecutionProvider"])
+    synthesis = ort.InferenceSession(export_synthesis_onnx(G, str(tmp_path / "s.onnx")),
+                                     providers=["CPUExecutionProvider"])
+    assert [i.name for i in synthesis.get_inputs()] == ["ws"] + [f"noise{k}" for k in range(G.num_ws)]
+    assert noise_layers(G) == list(range(G.num_ws))
+    x = _inputs(G)
+    (ws,) = mapping.run(None, {"z": x["z"]})
+    assert_close(ws, G.mapping(x["z"]))  # untruncated: psi and mixing are the caller's, in W
+
+    # truncation and mixing done on the graph's ws in NumPy, as the web page does in JavaScript
+    (ws_b,) = mapping.run(None, {"z": x["z_b"][:1]})
+    w_avg = np.asarray(G.w_avg)
+    mixed = ws.copy()
+    mixed[:, 2:4] = ws_b[:, 2:4]  # the middle layers from a second latent
+    mixed[:, :3] = w_avg + np.float32(0.6) * (mixed[:, :3] - w_avg)  # psi = 0.6, cutoff = 3
+    ws_a, ws_b_keras = G.mapping(x["z"]), np.repeat(np.asarray(G.mapping(x["z_b"][:1])), len(ws), axis=0)
+    reference = G.style_mix(ws_a, G.style_mix(ws_b_keras, ws_a, 4), 2)  # layers 2-3 from z_b
+    reference = G.truncate(reference, 0.6, 3)
+    assert_close(mixed, reference)
+    const = stored_noise(G)
+    feeds = {"ws": mixed, **{f"noise{k}": n for k, n in enumerate(const)}}
+    (images,) = synthesis.run(None, feeds)
+    assert_close(images, G.synthesis(mixed, noise_mode="const"))
+    # noise off on the fine layers (zeros), and per-image noise maps [N, H, W, 1]
+    rng = np.random.default_rng(5)
+    noise = [n if i < 4 else np.zeros_like(n) for i, n in enumerate(const)]
+    noise[1] = rng.normal(size=(len(mixed), 4, 4, 1)).astype(np.float32)
+    (images2,) = synthesis.run(None, {"ws": mixed, **{f"noise{k}": n for k, n in enumerate(noise)}})
+    assert_close(images2, G.synthesis(mixed, noise=noise))
+    assert np.abs(images2 - images).max() > 1e-2  # the noise inputs reach the images
 
 
 def test_non_finite_inputs_and_psi_out_of_range_are_refused(exported):
