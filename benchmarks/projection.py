@@ -113,8 +113,8 @@ def truth(args):
             shown[(model, space)] = p.images[:args.show]
             if model == args.models[0]:
                 editing[space] = (G, p, mixed)
-    _write_json(os.path.join(ROOT, "docs", "projection_truth.json"), result)
-    _figures(args, reals, shown, editing, viz, nxt)
+            _write_json(args.out, result)  # after every row, so a long run that stops keeps what it measured
+        _figures(args, reals, shown, editing, viz, nxt)
 
 
 def _write_json(path, obj):
@@ -128,7 +128,7 @@ def _write_json(path, obj):
 def _figures(args, reals, shown, editing, viz, nxt):
     keys = list(shown)
     cells = np.stack([reals[:args.show]] + [shown[k] for k in keys], axis=1)  # [show, 1 + K, R, R, 3]
-    viz.save_png(os.path.join(ROOT, "docs", "img", "projection_reconstruction.png"), viz.annotated_figure(
+    viz.save_png(os.path.join(args.img_dir, "projection_reconstruction.png"), viz.annotated_figure(
         np.clip(cells, -1, 1), row_labels=[f"held-out {i}" for i in range(args.show)],
         col_labels=["real"] + [f"{m} in {s.upper()}" for m, s in keys],
         title=f"Projection of held-out real faces, {args.steps} steps"))
@@ -142,7 +142,7 @@ def _figures(args, reals, shown, editing, viz, nxt):
                      for psi in psis]
             rows.append([reals[i], reals[a], p.images[i], p.images[a], mixed[i]] + sweep)
             labels.append(f"pair {i}, {space.upper()}")
-    viz.save_png(os.path.join(ROOT, "docs", "img", "projection_editing.png"), viz.annotated_figure(
+    viz.save_png(os.path.join(args.img_dir, "projection_editing.png"), viz.annotated_figure(
         np.clip(np.asarray(rows), -1, 1), row_labels=labels,
         col_labels=["real B", "real A", "B projected", "A projected", "B with A's\ncoarse styles"]
         + [f"B, psi = {psi:g}" for psi in psis],
@@ -161,6 +161,9 @@ def main(argv=None):
     t.add_argument("--models", nargs="+", default=["F", "E"])
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--show", type=int, default=6)
+    t.add_argument("--out", default=os.path.join(ROOT, "docs", "projection_truth.json"),
+                   help="the JSON written after every row (default docs/projection_truth.json)")
+    t.add_argument("--img-dir", default=os.path.join(ROOT, "docs", "img"), help="where the two figures go")
     args = parser.parse_args(argv)
     (speed if args.what == "speed" else truth)(args)
     return 0

@@ -173,7 +173,7 @@ def test_generate_cli_writes_every_figure(G, tmp_path, capsys):
     model = tmp_path / "G.keras"
     G.save(model)
     out = tmp_path / "figs"
-    argv = ["generate", "--model", str(model), "--figures", "all", "--seeds", "1-2", "--num-draws", "3", "--steps", "2",
+    argv = ["generate", "--file", str(model), "--figures", "all", "--seeds", "1-2", "--num-draws", "3", "--steps", "2",
             "--src-seeds", "1,2", "--dst-seeds", "3", "--styles", "fine", "--out", str(out)]
     assert cli.main(argv) == 0
     names = sorted(os.listdir(out))
@@ -199,6 +199,22 @@ def test_generate_cli_writes_every_figure(G, tmp_path, capsys):
     assert "invalid parse_seeds value" in capsys.readouterr().err
     assert cli.main(["generate", "--run", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_generate_model_takes_a_shipped_name_or_still_a_file(G, tmp_path, monkeypatch):
+    """--model F is a shipped model, as in `project` and `export`; --model G.keras (the old form) still works."""
+    from stylegan_tf import pretrained
+
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["generate", "--model", "F", "--seeds", "3"]) == 0
+    shipped = pretrained.load("F")
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "generated" / "seed0003.png")),
+                                  to_uint8(F.generate_images(shipped, [3]))[0])
+    model = tmp_path / "G.keras"
+    G.save(model)
+    assert cli.main(["generate", "--model", str(model), "--seeds", "4"]) == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "generated" / "seed0004.png")),
+                                  to_uint8(F.generate_images(G, [4]))[0])
 
 
 def test_cli_option_parsers():

@@ -1,7 +1,8 @@
 """`python -m stylegan_tf generate`: PNG images and the paper's figures from a trained generator.
 
     python -m stylegan_tf generate --run runs/demo                       # images for seeds 0-7
-    python -m stylegan_tf generate --model G_ema.keras --figures all --out figs
+    python -m stylegan_tf generate --file G_ema.keras --figures all --out figs
+    python -m stylegan_tf generate --model F --figures mixing --out figs     # a shipped model
     python -m stylegan_tf generate --run runs/demo --figures mixing --src-seeds 1-5 --dst-seeds 6-8 --styles fine
 
 Figures (`--figures`, several allowed): images (one PNG per seed and a grid), mixing (Fig. 3),
@@ -57,8 +58,10 @@ def add_arguments(parser):
     a = parser.add_argument
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--run", metavar="RUN_DIR", help="a training run folder (uses its G_ema.keras)")
-    source.add_argument("--model", metavar="FILE.keras", help="a generator saved as .keras")
-    a("--out", help="output folder (default: RUN_DIR/generated, or generated/ next to --model)")
+    source.add_argument("--model", metavar="NAME", help="a shipped model: A ... F, F-seed1, ... (see pretrained); "
+                        "a .keras path is still accepted here, as before --file existed")
+    source.add_argument("--file", metavar="G.keras", help="a generator saved as .keras")
+    a("--out", help="output folder (default: RUN_DIR/generated, generated/ next to --file, or ./generated for --model)")
     a("--figures", nargs="+", default=["images"], choices=FIGURES + ("all",), help="what to write (default: images)")
     a("--seeds", type=parse_seeds, default=parse_seeds("0-7"), help="seeds, e.g. 0-7 or 1,5,9 (default: 0-7)")
     a("--psi", type=float, default=None, help="truncation psi (default: the model's, 0.7 for C-F; 1 = off)")
@@ -111,15 +114,35 @@ def check_args(args):
             raise ValueError(f"{flag} {value}: give an integer >= 0")
     if args.duration_ms < 1:
         raise ValueError(f"--duration-ms {args.duration_ms}: give a positive number of milliseconds")
-    path = model_file(args.run if args.run is not None else args.model)
-    saved_class(path, expected="Generator")
+    path = _model_path(args)
     if args.out is not None and os.path.exists(args.out) and not os.path.isdir(args.out):
         raise ValueError(f"--out {args.out} is an existing file; give a folder path")
     return path
 
 
+def _model_path(args):
+    """The .keras file that --run, --file or --model names (one-line errors, no TensorFlow)."""
+    from stylegan_tf.loading import model_file, saved_class  # no TensorFlow
+
+    if args.model is not None and not _is_file_argument(args.model):
+        from stylegan_tf import pretrained  # no TensorFlow
+
+        try:
+            return str(pretrained.path(args.model))
+        except KeyError as e:
+            raise ValueError(e.args[0]) from None
+    path = model_file(args.run if args.run is not None else args.file if args.file is not None else args.model)
+    saved_class(path, expected="Generator")
+    return path
+
+
+def _is_file_argument(value):
+    """--model G_ema.keras (the form before --file existed) names a file, --model F a shipped model."""
+    return value.endswith(".keras") or os.sep in value or os.path.exists(value)
+
+
 def run(args):
-    check_args(args)  # before TensorFlow loads
+    path = check_args(args)  # before TensorFlow loads
     import numpy as np
     from stylegan_tf.progress import progress_bar
 
@@ -127,9 +150,13 @@ def run(args):
     from stylegan_tf.generation import viz
 
     figures = FIGURES if "all" in args.figures else tuple(dict.fromkeys(args.figures))
-    source = args.run if args.run is not None else args.model
-    G = F.load_generator(source)
-    default_root = args.run if args.run is not None else os.path.dirname(os.path.abspath(args.model))
+    G = F.load_generator(args.run if args.run is not None else path)
+    if args.run is not None:
+        default_root = args.run
+    elif args.file is not None or _is_file_argument(args.model):
+        default_root = os.path.dirname(os.path.abspath(path))
+    else:  # a shipped model: its file lives inside the package, so write here
+        default_root = os.getcwd()
     out = args.out or os.path.join(default_root, "generated")
     trunc = dict(psi=args.psi, cutoff=args.cutoff)
     psi = G.truncation_psi if args.psi is None else args.psi
@@ -170,10 +197,12 @@ def run(args):
                                              batch_size=args.batch_size, **trunc)
                 std = np.repeat(viz.std_to_uint8(var.std), var.images.shape[-1], axis=-1)
                 cells = np.concatenate([viz.to_uint8(var.images), std[None]])[None]
-                save(f"variation_seed{s:04d}_std.png", viz.upscale(viz.std_to_uint8(var.std)))
+                save(f"variation_seed{s:04d}_std.png", viz.figure_to_uint8(viz.std_map_figure(  # with a colour bar
+                    var.std, title=f"seed {s}: std of {args.num_draws} noise draws")))
                 save(f"variation_seed{s:04d}.png", viz.annotated_figure(
                     cells, col_labels=[f"noise draw {k + 1}" for k in range(len(var.images))]
-                    + [f"std of {args.num_draws} draws"], title=f"Stochastic variation (Fig. 4), seed {s}, {note}"))
+                    + [f"std of {args.num_draws} draws\n(black 0, white {float(var.std.max()):.3f})"],
+                    title=f"Stochastic variation (Fig. 4), seed {s}, {note}"))
         elif fig == "noise":
             parts = F.noise_components(G, args.seeds, batch_size=args.batch_size, **trunc)  # name -> [N, R, R, C]
             ranges = F.noise_ranges(G.num_ws)
