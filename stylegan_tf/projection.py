@@ -122,44 +122,66 @@ def _unit(f):
     return f / (tf.sqrt(tf.reduce_sum(f**2, axis=-1, keepdims=True)) + 1e-10)
 
 
-def probe_mse_distance(images, targets):
-    """LPIPS's formula on the probe's conv stages (unit weights) + pixel MSE, per image -> [N] (TensorFlow)."""
+def _probe_features(x):
+    """The probe's three conv stages of images [N, R, R, C] in [-1, 1], unit-normalised along channels."""
     import tensorflow as tf
 
     from stylegan_tf.metrics.probe import PROBE_RESOLUTION, load_probe
 
-    probe = load_probe()
-    if images.shape[-1] == 1:
-        images, targets = tf.tile(images, [1, 1, 1, 3]), tf.tile(targets, [1, 1, 1, 3])
-    both = _box_resize(tf.concat([images, targets], 0), PROBE_RESOLUTION)
-    out = probe(both, training=False)
-    n = tf.shape(images)[0]
+    if x.shape[-1] == 1:
+        x = tf.tile(x, [1, 1, 1, 3])
+    out = load_probe()(_box_resize(x, PROBE_RESOLUTION), training=False)
+    return [_unit(out[key]) for key in ("stage1", "stage2", "stage3")]
+
+
+def probe_mse_distance(images, targets, target_features=None):
+    """LPIPS's formula on the probe's conv stages (unit weights) + pixel MSE, per image -> [N] (TensorFlow).
+
+    `target_features`: `probe_mse_distance.features(targets)`, computed once; `project` passes them, so the
+    fixed targets do not go through the probe at every step (the official projector recomputes them)."""
+    import tensorflow as tf
+
+    feats = target_features if target_features is not None else _probe_features(targets)
     total = tf.reduce_mean(tf.square(images - targets), axis=[1, 2, 3])
-    for key in ("stage1", "stage2", "stage3"):
-        f = _unit(out[key])
-        total += tf.reduce_mean(tf.reduce_sum(tf.square(f[:n] - f[n:]), axis=-1), axis=[1, 2])
+    for f, g in zip(_probe_features(images), feats):
+        total += tf.reduce_mean(tf.reduce_sum(tf.square(f - g), axis=-1), axis=[1, 2])
     return total
 
 
-def lpips_tf_distance(images, targets):
-    """LPIPS-VGG (metrics/lpips.py's weights and formula, no face crop) on images at most 256 px -> [N]."""
+probe_mse_distance.features = _probe_features
+
+
+def _lpips_features(x):
+    """LPIPS-VGG's five taps of images in [-1, 1] (at most 256 px), unit-normalised along channels."""
     import tensorflow as tf
 
     from stylegan_tf.metrics import lpips
 
-    convs, lins = lpips._load(lpips.weights_path())
-    both = tf.concat([images, targets], 0)
-    if both.shape[-1] == 1:
-        both = tf.tile(both, [1, 1, 1, 3])
-    if both.shape[1] > 256:
-        both = _box_resize(both, 256)
-    taps = lpips._vgg_taps((both - lpips._SHIFT) / lpips._SCALE, convs)
-    n = tf.shape(images)[0]
+    convs, _ = lpips._load(lpips.weights_path())
+    if x.shape[-1] == 1:
+        x = tf.tile(x, [1, 1, 1, 3])
+    if x.shape[1] > 256:
+        x = _box_resize(x, 256)
+    return [_unit(f) for f in lpips._vgg_taps((x - lpips._SHIFT) / lpips._SCALE, convs)]
+
+
+def lpips_tf_distance(images, targets, target_features=None):
+    """LPIPS-VGG (metrics/lpips.py's weights and formula, no face crop) on images at most 256 px -> [N].
+
+    `target_features`: `lpips_tf_distance.features(targets)`, computed once (see `probe_mse_distance`)."""
+    import tensorflow as tf
+
+    from stylegan_tf.metrics import lpips
+
+    _, lins = lpips._load(lpips.weights_path())
+    feats = target_features if target_features is not None else _lpips_features(targets)
     total = 0.0
-    for f, w in zip(taps, lins):
-        f = _unit(f)
-        total += tf.reduce_mean(tf.reduce_sum(w * tf.square(f[:n] - f[n:]), axis=-1), axis=[1, 2])
+    for f, g, w in zip(_lpips_features(images), feats, lins):
+        total += tf.reduce_mean(tf.reduce_sum(w * tf.square(f - g), axis=-1), axis=[1, 2])
     return total
+
+
+lpips_tf_distance.features = _lpips_features
 
 
 def resolve_distance(distance=None):
@@ -215,6 +237,12 @@ def project(G, targets, *, space="w", steps=1000, seed=0, distance=None, frames_
     opt.build(variables)
     target_t = tf.constant(targets)
     weight = float(recipe["regularize_noise_weight"])
+    features = getattr(dist, "features", None)
+    if features is not None:  # the targets' features, once
+        target_features = [tf.constant(f) for f in features(target_t)]
+        distance_to_targets = lambda images: dist(images, target_t, target_features=target_features)  # noqa: E731
+    else:
+        distance_to_targets = lambda images: dist(images, target_t)  # noqa: E731
 
     def synth(w_delta):
         ws = tf.broadcast_to(w_var + w_delta, (n, G.num_ws, G.w_dim))  # [N, num_ws, w_dim]
@@ -225,7 +253,7 @@ def project(G, targets, *, space="w", steps=1000, seed=0, distance=None, frames_
         opt.learning_rate.assign(lr)
         with tf.GradientTape() as tape:
             images = synth(w_delta)
-            d = dist(images, target_t)  # [N]
+            d = distance_to_targets(images)  # [N]
             loss = tf.reduce_sum(d) + weight * tf.reduce_sum(noise_regularization(trained)) if trained \
                 else tf.reduce_sum(d)
         opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
