@@ -23,7 +23,7 @@ COMMANDS = {
     "prepare": ("stylegan_tf.cli.prepare", "turn a folder or .zip of images into a TFRecord dataset"),
     "train": ("stylegan_tf.cli.train", "train a StyleGAN with progressive growing"),
     "generate": ("stylegan_tf.cli.generate", "write images and figures from a trained generator"),
-    "export": ("stylegan_tf.cli.export", "export a trained generator as a TF SavedModel"),
+    "export": ("stylegan_tf.cli.export", "export a trained generator as a TF SavedModel, or as a web page (--web)"),
     "metrics": ("stylegan_tf.cli.metrics", "quality metrics of a trained generator: swd, fid, fd_probe, ppl, ..."),
     "convert": ("stylegan_tf.cli.convert", "convert NVIDIA's StyleGAN v1 network pickles into Keras models"),
     "project": ("stylegan_tf.cli.project", "find the latents (W or W+) whose image matches each of your images"),

@@ -75,7 +75,8 @@ function parseSeed(id, name) {  // a uint32 or a one-line message naming the pro
   el.setAttribute("aria-invalid", ok ? "false" : "true");
   if (ok) return { value: Number(text) };
   const got = text === "" ? "the field is empty" : `got "${text.slice(0, 20)}"`;
-  return { error: `${name}: give a whole number from 0 to ${SEED_MAX} (${got}); the images still show the last valid input.` };
+  return { error: `${name}: give a whole number from 0 to ${SEED_MAX} (${got}); ` +
+                  "the images still show the last valid input." };
 }
 
 function groupOf(layer) {
@@ -146,7 +147,8 @@ async function renderOnce() {
   app.lastMs = performance.now() - t0;
   app.images = images; app.ws = ws; app.seeds = seeds; app.controls = c;
   draw(images, n);
-  $("timing").textContent = `${n} images in ${app.lastMs.toFixed(0)} ms (mapping + synthesis, WebAssembly, 1 thread)`;
+  $("timing").textContent = `${n} images in ${app.lastMs.toFixed(0)} ms (mapping + synthesis, WebAssembly, 1 thread)` +
+                            (app.renders === 0 ? "; the first draw includes the runtime's warm-up" : "");
   status(`Seeds ${seeds[0]}-${seeds[GRID - 1]}, psi ${c.psi.toFixed(2)} on ${layersText(0, c.cutoff)}` +
          (c.mixFrom < c.mixTo ? `, seed B's styles on ${layersText(c.mixFrom, c.mixTo)}` : ""), false);
 }
@@ -204,16 +206,24 @@ app.benchmark = async (reps, batch) => {  // ms per image of mapping + synthesis
   return (performance.now() - t0) / reps / batch;
 };
 
+const METRIC_NAMES = { fd_probe: "FD_probe", swd: "SWD x 10^3", fid50k: "FID (50k)", ls: "separability" };
+
 function showCard(card, m) {
   const rows = [["resolution", `${m.resolution} x ${m.resolution}`], ["z, w", `${m.z_dim}, ${m.w_dim}`],
                 ["style layers", String(m.num_ws)]];
-  if (card.row) rows.unshift(["Table 1 row", card.row + (card.seed !== null && card.seed !== undefined ? `, seed ${card.seed}` : "")]);
-  if (card.kimg !== null && card.kimg !== undefined) rows.push(["trained", `${card.kimg} kimg` + (card.data ? ` on ${card.data}` : "")]);
+  const known = (v) => v !== null && v !== undefined;
+  if (card.row) rows.unshift(["Table 1 row", card.row + (known(card.seed) ? `, seed ${card.seed}` : "")]);
+  if (known(card.kimg)) rows.push(["trained", `${card.kimg} kimg` + (card.data ? ` on ${card.data}` : "")]);
   const table = document.createElement("table");
-  const add = (a, b) => { const tr = table.insertRow(); tr.insertCell().textContent = a; tr.insertCell().textContent = b; };
+  const add = (a, b) => {
+    const tr = table.insertRow();
+    tr.insertCell().textContent = a;
+    tr.insertCell().textContent = b;
+  };
   rows.forEach(([a, b]) => add(a, b));
   for (const x of card.metrics || []) {
-    add(x.name, `${Number(x.value).toFixed(2)}` + (x.num_images ? ` (${x.num_images.toLocaleString("en")} images)` : ""));
+    const label = METRIC_NAMES[x.name] || x.name.replace(/^ppl_/, "PPL ").replace(/_/g, " ");
+    add(label, Number(x.value).toFixed(2) + (x.num_images ? ` (${x.num_images.toLocaleString("en")} images)` : ""));
   }
   const h = document.createElement("h3");
   h.textContent = `Model card: ${card.name || "exported generator"}`;
@@ -230,7 +240,8 @@ function showCard(card, m) {
 function setup() {
   const m = app.model, grid = $("grid");
   for (let k = 0; k < GRID; k++) {
-    const fig = document.createElement("figure"), cv = document.createElement("canvas"), cap = document.createElement("span");
+    const fig = document.createElement("figure"), cv = document.createElement("canvas");
+    const cap = document.createElement("span");
     cv.width = cv.height = m.resolution;
     fig.append(cv, cap);
     grid.append(fig);
