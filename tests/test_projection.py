@@ -98,6 +98,17 @@ def test_w_plus_has_one_w_per_layer(G):
     assert_close(np.asarray(G.synthesis(result.ws, noise=result.noise)), result.images)
 
 
+def test_the_probe_reads_images_after_a_first_projection(G):
+    """A projection that is the first to load the probe (inside its traced step) leaves the cached probe usable."""
+    from stylegan_tf.metrics.probe import load_probe, predict_factors, training_images
+
+    reals, labels = training_images(8, 202)
+    load_probe.cache_clear()
+    project(G, np.zeros((1, 8, 8, 3), np.float32), steps=1, distance="probe", recipe=FAST)
+    read = predict_factors(reals)
+    assert np.corrcoef(read["head_turn"], labels["head_turn"])[0, 1] > 0.9, read["head_turn"]
+
+
 def test_bad_arguments_are_one_line_errors(G, monkeypatch, tmp_path):
     with pytest.raises(ValueError, match=r"targets must be \[N, 8, 8, 3\].*resize"):
         project(G, np.zeros((1, 16, 16, 3), np.float32), steps=1)
