@@ -97,3 +97,49 @@ def test_annotated_figure_upscales_cells_and_writes_labels():
     assert viz.upscale(np.zeros((1, 8, 8, 3), np.uint8), 20).shape == (1, 24, 24, 3)  # smallest factor reaching 20
     with pytest.raises(ValueError, match="row_labels has 1 entries for 2 rows"):
         viz.annotated_figure(images, row_labels=["a"])
+
+
+def test_save_png_writes_text_chunks(tmp_path):
+    path = viz.save_png(tmp_path / "t.png", np.zeros((4, 4, 3), np.uint8), text={"Title": "kimg 2.000", "kimg": 2.0})
+    assert Image.open(path).text == {"Title": "kimg 2.000", "kimg": "2.0"}
+    assert Image.open(viz.save_png(tmp_path / "plain.png", np.zeros((4, 4, 3), np.uint8))).text == {}
+
+
+def test_tick_grid_is_upscaled_nearest_and_titled_with_kimg_and_resolution():
+    from stylegan_tf.training.run_log import TICK_CELL, tick_grid, tick_title
+
+    images = np.full((32, 8, 8, 3), -1.0, np.float32)  # black 8 px images, one white pixel in the last
+    images[31, 7, 7] = 1.0
+    grid = tick_grid(images, kimg=12.0, resolution=8, lod=1.8)
+    assert TICK_CELL == 96
+    body_h, body_w = 4 * 96 + 3 * 2, 8 * 96 + 7 * 2  # 8 px -> 96 px (12x), 2 px between cells
+    assert grid.shape[1:] == (body_w, 3) and body_h + 10 < grid.shape[0] < body_h + 40
+    body = grid[-body_h:]
+    assert (body[-12:, -12:] == 255).all() and (body[-13, -12:] == 0).all()  # one pixel -> a 12 x 12 block
+    assert (body[:96, :96] == 0).all() and (body[:, 96:98] == 255).all()  # black cells, white gaps
+    title = grid[:-body_h]
+    assert (title < 100).any() and (title > 250).mean() > 0.8  # dark text on white above the grid
+    assert tick_title(12.0, 8, 1.8) == "kimg 12.000, 8x8 px (fading in from 4x4, lod 1.80), G_ema on 32 fixed latents, psi 1"
+    assert "(lod 0.00)" in tick_title(120.0, 32, 0.0) and tick_title(2.0, 8).startswith("kimg 2.000, 8x8 px,")
+    assert tick_grid(np.zeros((32, 128, 128, 3), np.float32), 1.0, 128).shape[1] == 8 * 128 + 7 * 2  # no upscaling
+
+
+def test_std_map_figure_has_a_colour_bar_in_the_std_units(tmp_path):
+    std = np.zeros((8, 8))
+    std[2, 3] = 0.25
+    fig = viz.std_map_figure(std, title="seed 3: std of 100 noise draws")
+    image_ax, bar_ax = fig.axes
+    assert image_ax.get_title() == "seed 3: std of 100 noise draws"
+    assert bar_ax.get_label() == "<colorbar>" and "std" in bar_ax.get_ylabel()
+    assert bar_ax.get_ylim() == pytest.approx((0.0, 0.25))  # black 0, white the map's maximum
+    shown = image_ax.get_images()[0]
+    assert shown.get_clim() == pytest.approx((0.0, 0.25)) and shown.get_cmap().name == "gray"
+    np.testing.assert_array_equal(shown.get_array(), std)
+    picture = viz.figure_to_uint8(fig)
+    assert picture.dtype == np.uint8 and picture.shape[2] == 3 and min(picture.shape[:2]) >= 256
+    path = viz.save_figure(tmp_path / "std.png", fig, text={"Title": "std"})
+    assert np.array_equal(np.asarray(Image.open(path)), picture) and Image.open(path).text["Title"] == "std"
+    flat = viz.std_map_figure(np.zeros((4, 4)))  # no variation at all: a black map, a 0..1 bar, no error
+    assert flat.axes[1].get_ylim() == pytest.approx((0.0, 1.0))
+    with pytest.raises(ValueError, match=r"must be \[H, W\]"):
+        viz.std_map_figure(np.zeros((4, 4, 3)))

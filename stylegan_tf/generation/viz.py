@@ -4,15 +4,15 @@ Inside the package images are NHWC float32 in [-1, 1]; this module (and `export.
 place they become uint8, with the official conversion `round(x * 127.5 + 127.5)` clipped to
 [0, 255] (NVlabs `convert_images_to_uint8`: x * 127.5 + 127.5 + 0.5, saturating cast).
 Files are written to a temporary name and renamed, so a crash never leaves half an image.
-matplotlib is imported only by the `show_*` helpers.
+matplotlib is imported only by the `show_*` helpers and the std map's colour-bar figure.
 """
 
 import os
 
 import numpy as np
 
-__all__ = ["to_uint8", "image_grid", "labelled_grid", "annotated_figure", "upscale", "std_to_uint8", "save_png",
-           "save_gif", "write_atomic", "show_images", "show_grid"]
+__all__ = ["to_uint8", "image_grid", "labelled_grid", "annotated_figure", "upscale", "std_to_uint8", "std_map_figure",
+           "figure_to_uint8", "save_figure", "save_png", "save_gif", "write_atomic", "show_images", "show_grid"]
 
 MIN_CELL = 128  # figures for people: cells are nearest-upscaled to at least this many pixels
 
@@ -156,6 +156,49 @@ def std_to_uint8(std, scale=None):
     return np.clip(np.rint(std * scale * 255.0), 0, 255).astype(np.uint8)[..., None]
 
 
+def std_map_figure(std, title=None, label="std of the pixel values (images in [-1, 1])", cell=MIN_CELL * 2):
+    """A std map `[H, W]` as a matplotlib `Figure` with a colour bar in the std's own units.
+
+    The map is drawn as `std_to_uint8` scales it (0 black, its maximum white, nearest neighbour, at least
+    `cell` px across) and the colour bar beside it reads a grey level back as a standard deviation. Drawn on
+    a bare `matplotlib.figure.Figure` (no pyplot): writing it neither needs a display nor changes a notebook's
+    backend. `save_figure` writes it; `figure_to_uint8` renders it for `annotated_figure` or a widget.
+    """
+    from matplotlib.figure import Figure
+
+    std = np.asarray(std, np.float64)
+    if std.ndim != 2:
+        raise ValueError(f"a std map must be [H, W], got shape {std.shape}")
+    top = float(std.max()) if std.size else 0.0
+    inches = max(cell / 100.0, 1.0)
+    fig = Figure(figsize=(inches + 1.9, inches + (0.5 if title else 0.2)), dpi=100)
+    ax = fig.subplots()
+    im = ax.imshow(std, cmap="gray", vmin=0.0, vmax=top if top > 0 else 1.0, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(str(title), fontsize=9)
+    bar = fig.colorbar(im, ax=ax, fraction=0.08, pad=0.04)
+    bar.set_label(label, fontsize=8)
+    bar.ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def figure_to_uint8(fig):
+    """Renders a matplotlib `Figure` (no pyplot needed) to uint8 `[H, W, 3]`."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def save_figure(path, fig, text=None):
+    """Writes a matplotlib `Figure` as PNG (atomically, like `save_png`, with optional tEXt chunks); returns the path."""
+    return save_png(path, figure_to_uint8(fig), text=text)
+
+
 def write_atomic(path, write):
     """Calls `write(tmp)` on a temporary name in `path`'s folder (created if missing), then renames it to `path`."""
     path = os.fspath(path)
@@ -183,10 +226,21 @@ def _pil(image):
     return Image.fromarray(image)
 
 
-def save_png(path, image):
-    """Writes one image (`[H, W, C]`, float in [-1, 1] or uint8) as PNG; returns the path."""
+def save_png(path, image, text=None):
+    """Writes one image (`[H, W, C]`, float in [-1, 1] or uint8) as PNG; returns the path.
+
+    `text`: optional {key: value} written as the PNG's tEXt chunks (e.g. "Title"), read back by
+    `PIL.Image.open(path).text`.
+    """
     pil = _pil(image)
-    return write_atomic(path, lambda tmp: pil.save(tmp, format="PNG"))
+    info = None
+    if text:
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        for key, value in text.items():
+            info.add_text(str(key), str(value))
+    return write_atomic(path, lambda tmp: pil.save(tmp, format="PNG", pnginfo=info))
 
 
 def save_gif(path, frames, duration_ms=80, loop=0):
