@@ -145,7 +145,7 @@ class Trainer:
         next_metrics = _next_multiple(cur_nimg, metrics_nimg)
         # Adam is reset whenever floor(lod) or ceil(lod) changes; G.lod still holds the last step's lod
         prev_bounds = lod_bounds(float(self.G.lod.numpy())) if cur_nimg > 0 else None
-        data_key, batches, lr, assigned_lod = None, None, None, None
+        data_key, batches, lr, assigned_lod, first_step_start = None, None, None, None, None
         saved_nimg, tick_start, tick_nimg0, skipped0 = cur_nimg, time.time(), cur_nimg, int(self.skipped.numpy())
         steps_done, applied, applied0 = 0, 0, self._updates_applied()  # Adam's step counts: updates not skipped
 
@@ -176,12 +176,18 @@ class Trainer:
                 # 3. a batch of reals at the networks' resolution (new pipeline when resolution or batch change)
                 if data_key != (phase.resolution, phase.batch_size):
                     data_key = (phase.resolution, phase.batch_size)
+                    first_step_start = time.time()  # this pipeline and the step's trace, timed apart for the ETA
                     batches = iter(self.make_batches(phase.resolution, phase.batch_size, start_nimg=cur_nimg))
                 reals = next(batches)
 
                 # 4. D step, G step, G_ema update, cur_nimg += batch (one compiled call)
                 stats = self.train_step(phase.resolution, phase.batch_size)(reals)
                 cur_nimg += phase.batch_size
+                if first_step_start is not None:
+                    if self.log is not None and hasattr(self.log, "first_step"):
+                        self.log.first_step(phase.resolution, time.time() - first_step_start,
+                                            cur_nimg - phase.batch_size, phase.batch_size)
+                    first_step_start = None
                 if self.log is not None and progress:
                     self.log.progress(phase.batch_size)
                 steps_done += 1
