@@ -4,6 +4,7 @@ import dataclasses
 import glob
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -105,3 +106,52 @@ def test_training_computes_metrics_into_tick_line_jsonl_and_tensorboard(tmp_path
             tags.update(v.tag for v in event_pb2.Event.FromString(raw.numpy()).summary.value)
     assert {"Metrics/swd", "Metrics/swd_8", "Timing/metric_swd_sec"} <= tags
     assert "Metrics/num_images" not in tags
+
+
+@pytest.fixture(scope="module")
+def factor_result(run_dir, tmp_path_factory):
+    """factor_control of the run's (untrained) G_ema, with its heatmap: computed once for the tests below."""
+    from stylegan_tf.generation.figures import load_generator
+    from stylegan_tf.metrics import calc_metric
+
+    heatmap = tmp_path_factory.mktemp("fc") / "heatmap.png"
+    result = calc_metric("factor_control", load_generator(str(run_dir)), DATA, num_images=8, figure=str(heatmap))
+    return result, heatmap
+
+
+def test_factor_control_heatmap_names_its_model(run_dir, factor_result):
+    from PIL import Image
+
+    from stylegan_tf import pretrained
+    from stylegan_tf.metrics.factor_control import model_label
+
+    _, heatmap = factor_result
+    assert Image.open(heatmap).text["Title"] == f"factor control of run {run_dir.name}, 8 images"
+    G = build_generator(CFG, name="G_ema")
+    assert model_label(G) == "generator G_ema" and model_label(G, "row C") == "row C"
+    G.source_file = str(pretrained.MODEL_DIR / "C.keras")
+    assert model_label(G) == "shipped model C"
+    G.source_file = "/somewhere/G-10kimg.keras"
+    assert model_label(G) == "G-10kimg.keras"
+
+
+def test_factor_control_prints_a_summary_and_everything_with_verbose(run_dir, factor_result, capsys, monkeypatch):
+    import stylegan_tf.metrics as metrics
+
+    result, _ = factor_result
+    monkeypatch.setattr(metrics, "calc_metric", lambda name, *a, **k: dict(result))  # the metric itself ran above
+    argv = ["metrics", str(run_dir), "--metrics", "factor_control", "--no-write"]
+    assert main(argv) == 0
+    short = capsys.readouterr().out.splitlines()
+    assert main(argv + ["--verbose"]) == 0
+    full = capsys.readouterr().out.splitlines()
+    entries = [k for k in result if re.match(r"(style|noise)\d+/", k)]  # "style3/smiling", "noise0/head_x"
+    assert len(entries) > 100  # one per input and factor
+    assert sum(1 for line in full if any(f" {k} " in line + " " for k in entries)) == len(entries)
+    assert not any(f" {k} " in line + " " for line in short[:-1] for k in entries)  # (the last line: the note)
+    groups = [k for k in result if " styles/" in k or k.startswith("noise/")]
+    assert groups and all(any(f" {k} " in line + " " for line in short) for k in groups)
+    verdict = [line for line in short if line.split()[-2:-1] and " separation " in line + " "]
+    assert len(verdict) == 1 and verdict[0].endswith("(pass)" if result["separation"] else "(fail)")
+    assert f"({len(entries)} per-input values such as style0/head_x left out: --verbose prints them)" in short[-1]
+    assert len(short) < 30 < len(entries) < len(full)

@@ -5,6 +5,7 @@
     python -m stylegan_tf metrics G_ema.keras --metrics fid --inception-weights inception_v3_notop.h5
     python -m stylegan_tf metrics --list                                      # the registered metrics
     python -m stylegan_tf metrics --real-vs-real --metrics swd --data synthetic-faces:20000 --resolution 32
+    python -m stylegan_tf metrics runs/demo --metrics factor_control --verbose   # every input/factor entry
 
 Each metric is `stylegan_tf.metrics.calc_metric(name, G, data, num_images)`; the reals default to the
 run's `data` (its config.json), else synthetic-faces. Results are appended, one JSON line per metric,
@@ -13,6 +14,7 @@ to RUN_DIR/metrics.jsonl (next to a .keras file given directly), the file traini
 
 import json
 import os
+import re
 import sys
 
 
@@ -29,6 +31,9 @@ def add_arguments(parser):
            "else Keras' cache ~/.keras/models/, downloaded once)")
     a("--jsonl", default=None, metavar="FILE", help="where to append the JSON lines (default: RUN_DIR/metrics.jsonl)")
     a("--no-write", action="store_true", help="print the table only")
+    a("--verbose", action="store_true",
+      help="print every value; without it factor_control shows its group means and separation test only "
+           "(its 230 per-input values still go to metrics.jsonl)")
     a("--list", action="store_true", help="print the registered metric names and exit")
     a("--real-vs-real", action="store_true",
       help="the floor: compare two disjoint sets of --num-images reals (metrics that take G=None: swd, fid); "
@@ -49,19 +54,38 @@ def _run_config(source, key):
     return None
 
 
-def format_table(rows):
-    """[(metric, {key: value})] -> aligned text: one line per numeric value, facts (images, seconds) per metric."""
-    lines = [f"{'metric':14s} {'value':>12s}  {'key':18s} images  seconds"]
+_FACTS = ("num_images", "seconds", "num_reals", "floor_num_images")
+_ENTRY = re.compile(r"(style|noise)\d+/")  # factor_control's matrix entries, "style3/smiling", "noise0/head_x"
+
+
+def format_table(rows, verbose=False):
+    """[(metric, {key: value})] -> aligned text: one line per numeric value, facts (images, seconds) per metric.
+
+    Without `verbose`, factor_control's matrix entries (one per input and factor: its table ran to 230 lines at
+    32 px) are left out and its summary stays: the group means and the separation test, and a line saying how
+    many were left out.
+    """
+    shown = []
     for name, result in rows:
-        facts = f"{result.get('num_images', ''):>6}  {result.get('seconds', 0.0):7.1f}"
         values = [(k, v) for k, v in result.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-                  and k not in ("num_images", "seconds", "num_reals", "floor_num_images")]
+                  and k not in _FACTS]
+        hidden = [k for k, _ in values if not verbose and _ENTRY.match(k)]
+        shown.append((name, result, [(k, v) for k, v in values if k not in hidden], len(hidden)))
+    width = max([18] + [len(k) for _, _, values, _ in shown for k, _ in values])
+    lines = [f"{'metric':14s} {'value':>12s}  {'key':{width}s} images  seconds"]
+    for name, result, values, hidden in shown:
+        facts = f"{result.get('num_images', ''):>6}  {result.get('seconds', 0.0):7.1f}"
         for i, (key, value) in enumerate(values):
-            lines.append(f"{name if i == 0 else '':14s} {value:12.4f}  {key:18s} " + (facts if i == 0 else ""))
+            verdict = f"  ({'pass' if value else 'fail'})" if key.startswith("separation") else ""
+            lines.append(f"{name if i == 0 else '':14s} {value:12.4f}  {key:{width}s} "
+                         + (facts if i == 0 else "") + verdict)
+        if hidden:
+            lines.append(f"{'':14s} {'':12s}  ({hidden} per-input values such as style0/head_x left out: "
+                         f"--verbose prints them)")
         notes = ", ".join(f"{k}={v}" for k, v in result.items() if isinstance(v, str))
         if notes:
             lines.append(f"{'':14s} {'':12s}  ({notes})")
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def check_args(args):
@@ -125,7 +149,7 @@ def run(args) -> int:
             source = "real-vs-real" if G is None else os.path.abspath(args.source)
             append_metric_record(jsonl, name, result, model=source, data=data, **options)
     if rows:
-        print(format_table(rows))
+        print(format_table(rows, verbose=args.verbose))
     if jsonl and rows:
         print(f"appended to {jsonl}")
     return 2 if failed else 0

@@ -15,6 +15,7 @@ Fig. 8 (truncation trick, appendix B). See notebooks/00_tour.ipynb (all of them)
 """
 
 import dataclasses
+import os
 
 import numpy as np
 
@@ -36,7 +37,9 @@ def load_generator(path):
 
     path = model_file(path)
     saved_class(path, expected="Generator")
-    return load_model(path)
+    G = load_model(path)
+    G.source_file = os.path.abspath(path)  # for figure titles (e.g. factor_control.model_label)
+    return G
 
 
 def seeds_to_z(seeds, z_dim):

@@ -30,7 +30,7 @@ from stylegan_tf.metrics import register_metric
 from stylegan_tf.metrics.probe import CIRCULAR, PROBE_FACTORS, predict_factors
 
 __all__ = ["spread", "factor_change", "renderer_matrix", "renderer_bands", "generator_matrix", "group_means",
-           "separation_test", "save_heatmap", "factor_control"]
+           "separation_test", "save_heatmap", "model_label", "factor_control"]
 
 NOISE_SILENT = 0.05  # "noise moves neither": a noise group mean below this (the probe's noise is about 0.01)
 
@@ -220,7 +220,8 @@ def separation_test(means, noise_silent=NOISE_SILENT):
 
 
 def save_heatmap(path, matrix, row_names, title=""):
-    """Writes M as an annotated heatmap PNG (rows: inputs, columns: PROBE_FACTORS grouped by scale).
+    """Writes M as an annotated heatmap PNG (rows: inputs, columns: PROBE_FACTORS grouped by scale); `title`
+    goes above it and into the PNG's "Title" text chunk.
 
     Drawn on a bare `matplotlib.figure.Figure`, not through pyplot, so that writing the file neither needs a
     display nor changes the backend of a running session (a notebook keeps showing its inline figures).
@@ -240,12 +241,36 @@ def save_heatmap(path, matrix, row_names, title=""):
     ax.set_title(title, fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.03, label="mean |change| / real std")
     fig.tight_layout()
-    return write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110))  # creates the folder; no half-written file
+    return write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, metadata={"Title": title}))  # no half file
+
+
+def model_label(G, model=None) -> str:
+    """What a heatmap's title calls the generator: `model` if given, else from the file it was loaded from
+    (`figures.load_generator` records it): "shipped model F", "run demo" (a run's G_ema.keras), "G_ema-5.keras";
+    else the network's name."""
+    import os
+
+    if model:
+        return str(model)
+    source = getattr(G, "source_file", None)
+    if not source:
+        return f"generator {G.name}"
+    from stylegan_tf.pretrained import MODEL_DIR
+
+    folder, name = os.path.split(os.path.abspath(source))
+    if os.path.abspath(folder) == os.path.abspath(MODEL_DIR):
+        return f"shipped model {os.path.splitext(name)[0]}"
+    if name == "G_ema.keras":
+        return f"run {os.path.basename(folder)}"
+    return name
 
 
 @register_metric("factor_control")
-def factor_control(G, data, num_images=256, seed=0, batch_size=32, figure=None, num_real=1000):
-    """The factor-control matrix of G, normalised by `num_real` reals of `data` (see the module docstring)."""
+def factor_control(G, data, num_images=256, seed=0, batch_size=32, figure=None, num_real=1000, model=None):
+    """The factor-control matrix of G, normalised by `num_real` reals of `data` (see the module docstring).
+
+    `figure=PATH` also writes the heatmap, titled with `model_label(G, model)`.
+    """
     from stylegan_tf.data import dataset_info
     from stylegan_tf.generation.figures import style_ranges
     from stylegan_tf.metrics.sampling import real_images
@@ -260,7 +285,7 @@ def factor_control(G, data, num_images=256, seed=0, batch_size=32, figure=None, 
     result.update(group_means(matrix, groups))
     result.update(separation_test(result))
     if figure:
-        save_heatmap(figure, matrix, names, f"factor control, {num_images} images")
+        save_heatmap(figure, matrix, names, f"factor control of {model_label(G, model)}, {num_images} images")
     result["num_images"] = int(num_images)
     return result
 
