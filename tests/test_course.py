@@ -1,6 +1,6 @@
 """course: nbgrader's own generate and autograde steps on temporary courses.
 
-Every chapter `notebooks/0[1-8]_*.ipynb`: the student version hides the solutions and hidden tests, the
+Every chapter `notebooks/0[1-9]_*.ipynb`: the student version hides the solutions and hidden tests, the
 solution notebook scores full marks when autograded in fast mode and runs without an error (this is also
 the check that every chapter runs in fast mode), and the unanswered student version scores zero without
 an error outside the exercises (one chapter by default, all with `-m slow`). One `grade` call grades every

@@ -34,7 +34,7 @@ import pytest
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 MUTATION_DIR = NOTEBOOK_DIR / "mutations"
-CHAPTERS = sorted(p.stem for p in NOTEBOOK_DIR.glob("0[1-8]_*.ipynb") if (MUTATION_DIR / f"{p.stem}.py").exists())
+CHAPTERS = sorted(p.stem for p in NOTEBOOK_DIR.glob("0[1-9]_*.ipynb") if (MUTATION_DIR / f"{p.stem}.py").exists())
 KINDS = ("implement from the equation", "predict, then measure", "run the ablation", "read the figure")
 HEADING = re.compile(r"### Exercise (\d+) · ([^·]+?) · (\S.*)")
 HIDDEN = "### BEGIN HIDDEN TESTS"

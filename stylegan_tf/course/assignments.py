@@ -1,6 +1,6 @@
 """The course's assignments: the chapter notebooks turned into an nbgrader course folder.
 
-Each chapter `notebooks/NN_name.ipynb` (NN = 01..08) becomes the assignment `NN_name` of an nbgrader
+Each chapter `notebooks/NN_name.ipynb` (NN = 01..09) becomes the assignment `NN_name` of an nbgrader
 course root:
 
     DIR/nbgrader_config.py                course id, root, exchange, kernel timeout, the course's plugins
@@ -21,7 +21,7 @@ __all__ = ["COURSE_ID", "CHAPTER_PATTERN", "CourseError", "notebook_dir", "find_
            "write_config", "generate_course", "nbgrader_api", "nbgrader_reason"]
 
 COURSE_ID = "stylegan-tf"
-CHAPTER_PATTERN = "0[1-8]_*.ipynb"  # the graded chapters; 00_tour is not an assignment
+CHAPTER_PATTERN = "0[1-9]_*.ipynb"  # the graded chapters; 00_tour is not an assignment
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 INSTALL_HINT = 'pip install -e ".[notebooks]"'
 
@@ -185,7 +185,7 @@ def generate_course(course, chapters=None, force=False, notebooks=None):
 
     Args:
         course: The course folder (created; an existing course needs `force`).
-        chapters: Chapter numbers or names (default: every `notebooks/0[1-8]_*.ipynb`).
+        chapters: Chapter numbers or names (default: every `notebooks/0[1-9]_*.ipynb`).
         force: Regenerate the chosen chapters of an existing course (submissions and grades are kept).
         notebooks: The folder of the chapters (default: the checkout's `notebooks/`).
 
