@@ -78,6 +78,12 @@ class EqualizedConv2D(keras.layers.Layer):
     does from 128 px up: a transposed conv for "up" (equal to nearest + conv with the kernel
     flipped in both spatial axes) and a stride-2 conv for "down" (exactly equal to conv + box).
 
+    The unfused forms (official `upscale2d` + `conv2d`, `conv2d` + `downscale2d`) are computed as
+    the same strided ops too, with the kernel flipped back for "up": the same function (only the
+    float summation order differs, ~1e-7 relative), at 16/36 of the multiply-adds for a 3x3 kernel
+    and without the up-sampled or full-resolution intermediate (issue 25: 3x3 convs are most of a
+    training step's time on a CPU).
+
     Paper: ProGAN Sec. 4.1 (equalized LR); fused resampling: NVlabs/stylegan
     `upscale2d_conv2d` / `conv2d_downscale2d`. Used by every row of Table 1 (A-F).
 
@@ -124,10 +130,11 @@ class EqualizedConv2D(keras.layers.Layer):
 
     def call(self, inputs):
         w = self.kernel * self.w_scale  # [k, k, C_in, C_out]
-        if self.fused and self.resample == "up":
-            y = _fused_upsample_conv(inputs, w)
-        elif self.fused and self.resample == "down":
-            y = _fused_conv_downsample(inputs, w)
+        if self.resample == "up" and self.kernel_size == 3:
+            # unfused: nearest 2x + conv(w) equals the transposed conv of the flipped kernel
+            y = _fused_upsample_conv(inputs, w if self.fused else w[::-1, ::-1])
+        elif self.resample == "down" and self.kernel_size == 3:
+            y = _fused_conv_downsample(inputs, w)  # conv + 2x2 box, fused or not
         else:
             x = upsample_2x(inputs) if self.resample == "up" else inputs
             y = keras.ops.conv(x, w, padding="same")
