@@ -211,8 +211,46 @@ def test_the_trainer_reports_each_first_step():
         def close(self):
             pass
 
-    cfg = preset("F", "tiny", data="synthetic-faces:64")  # 4 px for 8 images, then 8 px: two first steps
+    cfg = preset("F", "tiny", data="synthetic-faces:64")  # 4 px up to 8 images (lod 1 there), then 8 px
     log = Log()
     Trainer(cfg, log=log).train(total_kimg=0.016, progress=False)
-    assert [(r, nimg, n) for r, _, nimg, n in log.calls] == [(4, 0, 4), (8, 8, 4)]
+    assert [(r, nimg, n) for r, _, nimg, n in log.calls] == [(4, 0, 4), (8, 12, 4)]  # the step at 8 is still 4 px
     assert all(seconds > 0 and math.isfinite(seconds) for _, seconds, _, _ in log.calls)
+
+
+def test_replaying_log_txt_gives_the_eta_the_run_printed(tmp_path, monkeypatch):
+    """benchmarks/eta_replay.py reads the tick lines back (first steps included) to the ETA the run showed."""
+    import importlib.util
+    import os
+
+    from stylegan_tf.training import run_log
+
+    spec = importlib.util.spec_from_file_location(
+        "eta_replay", os.path.join(os.path.dirname(__file__), "..", "benchmarks", "eta_replay.py"))
+    eta_replay = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(eta_replay)
+
+    cfg = preset("F", "demo", total_kimg=24.0)
+    clock = [0.0]
+    monkeypatch.setattr(run_log.time, "time", lambda: clock[0])
+    log = RunLog(str(tmp_path), cfg, progress=False)
+    t, nimg = _StandIn(cfg), 0
+    log.write_grid = lambda *a, **k: None  # the pictures are not what this test is about
+    for kimg, pace, first in ((2, 25.0, 30.0), (4, 25.0, 0), (10, 25.0, 0), (12, 90.0, 40.0), (14, 90.0, 0)):
+        if first:
+            clock[0] += first
+            log.first_step(phase_at(nimg + 1, cfg).resolution, first, nimg, BATCH)
+            nimg += BATCH
+        clock[0] += (kimg * 1000 - nimg) / 1000 * pace
+        nimg = kimg * 1000
+        t.cur_nimg.assign(nimg)
+        log.tick(t, phase_at(nimg - 1, cfg), {"G_loss": 0.7})
+    rows = eta_replay.read_log(str(tmp_path / "log.txt"))
+    assert [r[4] for r in rows] == [30.0, None, None, 40.0, None]
+    out, firsts = eta_replay.replay(cfg, rows)
+    assert firsts == {8: 30.0, 16: 40.0}
+    for (k, _, _, logged, _), (_, _, _, new, guessing) in zip(rows, out):
+        h, m, sec = (int(x) for x in logged.lstrip("~").replace("h", " ").replace("m", " ").rstrip("s").split())
+        assert logged.startswith("~") == guessing
+        assert new == pytest.approx(3600 * h + 60 * m + sec, rel=0.03), (k, logged)  # log.txt keeps whole seconds
+    assert rows[0][3].startswith("~") and not rows[3][3].startswith("~")  # two resolutions measured at 12 kimg

@@ -33,7 +33,7 @@ def add_arguments(parser):
     a("--no-write", action="store_true", help="print the table only")
     a("--verbose", action="store_true",
       help="print every value; without it factor_control shows its group means and separation test only "
-           "(its 230 per-input values still go to metrics.jsonl)")
+           "(its 224 per-input values at 32 px still go to metrics.jsonl)")
     a("--list", action="store_true", help="print the registered metric names and exit")
     a("--real-vs-real", action="store_true",
       help="the floor: compare two disjoint sets of --num-images reals (metrics that take G=None: swd, fid); "
@@ -61,9 +61,8 @@ _ENTRY = re.compile(r"(style|noise)\d+/")  # factor_control's matrix entries, "s
 def format_table(rows, verbose=False):
     """[(metric, {key: value})] -> aligned text: one line per numeric value, facts (images, seconds) per metric.
 
-    Without `verbose`, factor_control's matrix entries (one per input and factor: its table ran to 230 lines at
-    32 px) are left out and its summary stays: the group means and the separation test, and a line saying how
-    many were left out.
+    Without `verbose`, factor_control's matrix entries (one per input and factor: 224 at 32 px) are left out and
+    its summary stays: the group means and the separation test, and a line saying how many were left out.
     """
     shown = []
     for name, result in rows:
