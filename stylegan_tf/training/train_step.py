@@ -21,6 +21,7 @@ per-example losses); this module adds what turns them into an update:
   overflow, doubled after 2000 finite steps); overflow steps are skipped like any non-finite update.
 """
 
+import keras
 import tensorflow as tf
 
 from stylegan_tf.layers.resample import downsample_2x, upsample_2x
@@ -61,6 +62,32 @@ class TrainState:
         """name -> variable, for checkpoints."""
         names = ("cur_nimg", "skipped", "step", "G_loss_scale", "D_loss_scale", "G_good_steps", "D_good_steps")
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+
+class Adam(keras.optimizers.Adam):
+    """keras.optimizers.Adam whose per-variable update is TensorFlow's fused `ResourceApplyAdam` kernel.
+
+    The same update, m += (g - m)(1 - b1), v += (g^2 - v)(1 - b2), var -= m * alpha / (sqrt(v) + eps) with
+    alpha = lr sqrt(1 - b2^t) / (1 - b1^t), in one kernel per variable instead of about fifteen ops
+    (issue 25: a 32 px demo step runs ~5,800 kernels, a third of them Adam's). It is the kernel of the
+    official code's own optimizer (`tf.train.AdamOptimizer` in NVlabs/stylegan `dnnlib/tflib/optimizer.py`);
+    the one numerical difference from Keras' update is that the kernel forms 1 - b2 in float32 rather
+    than in Python floats (for b2 = 0.99: 1 - 0.99f = 0.00999999 instead of 0.01, a relative 1e-6 in v's
+    rate). Variables, their names and the checkpoint layout are Keras' own; amsgrad and non-float32
+    variables fall back to Keras' update.
+    """
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self.amsgrad or variable.dtype != tf.float32:
+            return super().update_step(gradient, variable, learning_rate)
+        local_step = tf.cast(self.iterations + 1, tf.float32)
+        index = self._get_variable_index(variable)
+        beta_1, beta_2 = tf.constant(self.beta_1, tf.float32), tf.constant(self.beta_2, tf.float32)
+        tf.raw_ops.ResourceApplyAdam(
+            var=variable.handle, m=self._momentums[index].handle, v=self._velocities[index].handle,
+            beta1_power=tf.pow(beta_1, local_step), beta2_power=tf.pow(beta_2, local_step),
+            lr=tf.cast(learning_rate, tf.float32), beta1=beta_1, beta2=beta_2,
+            epsilon=tf.constant(self.epsilon, tf.float32), grad=tf.cast(gradient, tf.float32))
 
 
 def fade_reals(reals, lod):

@@ -38,7 +38,7 @@ from stylegan_tf.networks import build_discriminator, build_generator
 from stylegan_tf.training.checkpoint import named_variables
 from stylegan_tf.training.losses import GANLoss
 from stylegan_tf.training.schedule import lod_bounds, phase_at
-from stylegan_tf.training.train_step import TrainState, make_train_step
+from stylegan_tf.training.train_step import Adam, TrainState, make_train_step
 
 
 MAX_CONSECUTIVE_SKIPS = 20  # steps in a row with a skipped update before training stops (mixed precision
@@ -72,7 +72,8 @@ class Trainer:
     Attributes:
         G, D, G_ema: The networks (G_ema starts as a copy of G).
         loss: The `GANLoss` of `cfg.loss`, which runs G and D for training.
-        G_opt, D_opt: Keras Adam optimizers (beta = (cfg.adam_beta1, cfg.adam_beta2), eps = cfg.adam_epsilon).
+        G_opt, D_opt: Keras Adam optimizers (`train_step.Adam`: one fused kernel per variable; beta =
+            (cfg.adam_beta1, cfg.adam_beta2), eps = cfg.adam_epsilon).
         state: The `TrainState`: `cur_nimg` (real images shown), `step` (with cfg.seed the whole RNG state of
             training), `skipped` (updates skipped because a gradient was not finite), loss scales;
             `cur_nimg`, `step`, `skipped` and `trace_count` are also attributes of the trainer.
@@ -101,8 +102,8 @@ class Trainer:
                 for v_ema, v in zip(self.G_ema.weights, self.G.weights):
                     v_ema.assign(v)
                 self.G_opt, self.D_opt = (
-                    keras.optimizers.Adam(learning_rate=float(cfg.lr_base), beta_1=cfg.adam_beta1,
-                                          beta_2=cfg.adam_beta2, epsilon=cfg.adam_epsilon, name=name)
+                    Adam(learning_rate=float(cfg.lr_base), beta_1=cfg.adam_beta1, beta_2=cfg.adam_beta2,
+                         epsilon=cfg.adam_epsilon, name=name)  # Keras' Adam with a fused kernel (train_step.Adam)
                     for name in ("G_opt", "D_opt"))
                 self.G_opt.build(self.G.trainable_variables)
                 self.D_opt.build(self.D.trainable_variables)
