@@ -55,7 +55,7 @@ class EqualizedDense(keras.layers.Layer):
     def call(self, inputs):
         y = keras.ops.matmul(inputs, self.kernel * self.w_scale)
         if self.bias is not None:
-            y = y + self.bias * self.lrmul
+            y = y + (self.bias if self.lrmul == 1.0 else self.bias * self.lrmul)  # no multiply by 1
         return y
 
     def compute_output_shape(self, input_shape):
@@ -141,7 +141,7 @@ class EqualizedConv2D(keras.layers.Layer):
             if self.resample == "down":
                 y = downsample_2x(y)
         if self.bias is not None:
-            y = y + self.bias * self.lrmul
+            y = y + (self.bias if self.lrmul == 1.0 else self.bias * self.lrmul)  # no multiply by 1
         return y
 
     def compute_output_shape(self, input_shape):
