@@ -19,6 +19,12 @@ if os.environ["KERAS_BACKEND"] != "tensorflow":
         f"{os.environ['KERAS_BACKEND']!r}. Unset it or set KERAS_BACKEND=tensorflow."
     )
 
+# oneDNN's kernels: TensorFlow turns them on by default only on CPUs with AVX-512; on this project's
+# AVX2-only CPU they made the 32 px demo training step cheaper (docs/performance.md), so they are on
+# unless the user chose (TF_ENABLE_ONEDNN_OPTS=0 turns them off). Read when TensorFlow loads: it has
+# no effect if TensorFlow was imported before stylegan_tf.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
 __version__ = "0.1.0"
 
 from stylegan_tf.config import PRESETS, SCALES, StyleGANConfig, preset  # noqa: E402  (no TensorFlow)
