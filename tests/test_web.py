@@ -84,7 +84,8 @@ def test_folder_holds_page_graphs_noise_card_and_runtime(site):
     noise = np.fromfile(out / "noise.bin", "<f4")
     for entry, layer in zip(info["noise"], G.synthesis.synthesis_layers):
         n = entry["size"] ** 2
-        np.testing.assert_array_equal(noise[entry["offset"]:entry["offset"] + n], layer.noise.const_noise.numpy().ravel())
+        stored = layer.noise.const_noise.numpy().ravel()
+        np.testing.assert_array_equal(noise[entry["offset"]:entry["offset"] + n], stored)
     assert info["noise"][-1]["offset"] + 16 * 16 == noise.size
     html = (out / "index.html").read_text()
     assert '<script src="ort/ort.wasm.min.js">' in html and "https://" not in html  # no network at view time
@@ -183,6 +184,9 @@ def _browser():
     binary = os.environ.get("CHROMIUM") or next((p for p in CHROMIUM if os.path.exists(p)), None)
     driver = os.environ.get("CHROMEDRIVER") or next((p for p in CHROMEDRIVER if os.path.exists(p)),
                                                     shutil.which("chromedriver"))
+    for name, path in (("CHROMIUM", binary), ("CHROMEDRIVER", driver)):
+        if path is not None and not os.path.exists(path):
+            pytest.skip(f"{name}={path} does not exist")
     if binary is None or driver is None:
         pytest.skip("no Chromium and chromedriver found (Debian: apt-get install chromium chromium-driver, "
                     "as .ci/run does; or set CHROMIUM and CHROMEDRIVER)")
@@ -344,6 +348,10 @@ def test_page_controls_give_the_keras_images_in_headless_chromium(site, tmp_path
         logs = browser.get_log("browser")
         errors = [e for e in logs if e["level"] in ("SEVERE", "ERROR")]
         assert not errors, errors  # console errors and uncaught page errors (Chromium logs them as SEVERE)
+        browser.get((out / "index.html").as_uri())  # opened as a file: a one-line hint instead of broken images
+        status = browser.execute_script("return document.getElementById('status').textContent;")
+        assert "serve this folder" in status and "python -m http.server" in status, status
+        assert not [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
     finally:
         browser.quit()
         server.shutdown()
