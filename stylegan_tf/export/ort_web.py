@@ -36,7 +36,7 @@ __all__ = ["VERSION", "FILES", "cache_dir", "cached_tarball", "runtime_files", "
 
 
 def cache_dir():
-    """Where fetched tarballs are kept: $STYLEGAN_TF_CACHE, else $XDG_CACHE_HOME/stylegan_tf, else ~/.cache/stylegan_tf."""
+    """The tarballs' folder: $STYLEGAN_TF_CACHE, else $XDG_CACHE_HOME/stylegan_tf, else ~/.cache/stylegan_tf."""
     if os.environ.get("STYLEGAN_TF_CACHE"):
         return Path(os.environ["STYLEGAN_TF_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
