@@ -42,4 +42,28 @@ def _import_quietly():
             os.close(saved)
 
 
+def _no_thread_spinning():
+    """Idle TensorFlow pool threads sleep instead of spinning (ConfigProto.experimental.disable_thread_spinning).
+
+    On 2 cores the step's thousands of small kernels leave the pools' threads idle for short moments
+    many times a step, and a spinning thread burns CPU the step then lacks (docs/performance.md). Only
+    before TensorFlow's runtime starts (its first op), and only if the context has no config yet;
+    STYLEGAN_TF_THREAD_SPINNING=1 keeps TensorFlow's default.
+    """
+    if os.environ.get("STYLEGAN_TF_THREAD_SPINNING") == "1":
+        return
+    try:
+        from tensorflow.core.protobuf import config_pb2
+        from tensorflow.python.eager import context
+
+        ctx = context.context()
+        if ctx._context_handle is None and ctx._config is None:
+            config = config_pb2.ConfigProto()
+            config.experimental.disable_thread_spinning = True
+            ctx._config = config
+    except (ImportError, AttributeError):  # another TensorFlow's internals: keep its default
+        pass
+
+
 _import_quietly()
+_no_thread_spinning()
