@@ -12,9 +12,14 @@ ticks as its first step (an assumption of the replay, said in its output).
     python benchmarks/eta_replay.py runs/demo --kimg 2 12 20 32 62
     python benchmarks/eta_replay.py old_run --estimate-first-steps
 
-Measured (docs/training.md, "The ETA"): the bare command on the loaded AVX2-only machine (its log predates the
-first-step times): before +27% / -57% / +42% at 2 / 20 / 62 kimg, now -79% / -19% / +19%; `--kimg 80` under
-nice 19, load 8 rising to 19: before +52% / -51% / -23%, now (live) -36% / -56% / -38%.
+The log's time column starts when the run log is made, before the networks are built; the replay counts that
+time before the first step as training, so its ETA at the first tick is longer than the one the run printed (the
+"logged eta" column); from the second resolution on the two agree to a few per cent.
+
+Measured (docs/training.md, "The ETA"), errors at 2 / 20 / 62 kimg: the bare command on the shared AVX2-only
+machine, live -12% / +3% / +9%, before (replayed) +567% / +42% / +13%; an older bare run whose log predates the
+first-step times (--estimate-first-steps): before +27% / -57% / +42%, now -79% / -19% / +19%; `--kimg 80` under
+nice 19, load 8 rising to 19: live -36% / -56% / -38%, before +52% / -51% / -23%.
 """
 
 import argparse

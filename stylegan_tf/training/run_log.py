@@ -277,8 +277,8 @@ class EtaModel:
     seconds_per_cost(res) is the measured value where `res` has run. For a resolution still to come it is the
     latest resolution's value times `growth` per doubling of the resolution: 1 (the cost model as it is) until a
     second resolution has run, then the measured ratio of the last two resolutions' seconds per cost (clipped to
-    [1/2, 4]): on a loaded 2-core CPU the narrow demo networks cost 2.0-2.7 times more per modelled unit at each
-    doubling, on an idle one about as much as the model says. A tick that held a trace is therefore never
+    [1/2, 4]): on a shared 2-core AVX2 CPU the narrow demo networks cost 1.0-2.7 times more per modelled unit at
+    each doubling, depending on the load; on an idle AVX-512 one about as much as the model says. A tick that held a trace is therefore never
     extrapolated; before the second resolution has run, the ETA is the cost model's guess (`guessing`; the
     progress bar and tick line show it as "~0h17m17s").
     Without `first_step` reports (an older trainer) each tick's whole time counts, trace included.
