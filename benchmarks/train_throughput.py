@@ -22,6 +22,9 @@ the wall-time figures are pessimistic; CPU-s/img inflates under load too (2.13 a
     F-32-demo on an idle machine (--steps 30 --warmup 5 --breakdown): batch 16 0.007 CPU-s/img, 263 img/s, 1.0 GiB
     (G fwd+bwd 0.003, D fwd+bwd 0.003, with R1 0.004); batch 32 0.006, 325 img/s; batch 64 0.005, 343 img/s;
     --xla batch 16 0.024, 78 img/s
+On the 2-core AVX2-only AMD EPYC (issue 25; docs/performance.md), F-32-demo --steps 20, load 4-5: before the
+levers of issue 25, 0.017/0.018 CPU-s/img with TF_ENABLE_ONEDNN_OPTS=0 and 0.013 with =1 (0.019 and 0.015 at
+load 0.4-0.8); with them, 0.015/0.015 and 0.012 (=1 is the package's default when the variable is unset)
 
     python benchmarks/train_throughput.py                          # all 8 rows (official rows are slow on CPU)
     python benchmarks/train_throughput.py --only F-32-official --steps 2 --warmup 1 --breakdown
@@ -70,6 +73,7 @@ def _sync(out):
 
 
 def measure(name, steps, warmup, xla, mixed_precision, breakdown, batch=BATCH):
+    import stylegan_tf  # noqa: F401  (before TensorFlow: the package's TF_ENABLE_ONEDNN_OPTS default applies)
     import tensorflow as tf
 
     from stylegan_tf.training.losses import d_logistic
@@ -89,7 +93,8 @@ def measure(name, steps, warmup, xla, mixed_precision, breakdown, batch=BATCH):
     n = steps * batch
     result = {"row": name, "img_per_s": n / wall, "cpu_s_per_img": cpu / n, "s_per_step": wall / steps,
               "first_step_s": first, "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-              "G_params": trainer.G.count_params(), "D_params": trainer.D.count_params()}
+              "G_params": trainer.G.count_params(), "D_params": trainer.D.count_params(),
+              "load": os.getloadavg()[0]}
     if tf.config.list_physical_devices("GPU"):
         result["gpu_peak_mib"] = tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
     if breakdown:
@@ -152,7 +157,9 @@ def main(argv=None):
         f for f, on in (("--xla", args.xla), ("--mixed-precision", args.mixed_precision),
                         ("--breakdown", args.breakdown)) if on]
     print(f"batch {args.batch}, {args.steps} timed steps after {args.warmup} warm-up, xla={args.xla}, "
-          f"mixed_precision={args.mixed_precision}, {os.cpu_count()} CPUs", flush=True)
+          f"mixed_precision={args.mixed_precision}, {os.cpu_count()} CPUs, TF_ENABLE_ONEDNN_OPTS="
+          f"{os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset (stylegan_tf: 1)')}, load average "
+          f"{os.getloadavg()[0]:.1f}", flush=True)
     header = f"{'row':18s} {'img/s':>8s} {'CPU-s/img':>9s} {'s/step':>8s} {'1st step s':>10s} {'peak RSS MiB':>12s}"
     if not args.json:
         print(header, flush=True)
@@ -170,8 +177,9 @@ def main(argv=None):
         extra = f"  GPU peak {r['gpu_peak_mib']:.0f} MiB" if "gpu_peak_mib" in r else ""
         parts = "  ".join(f"{k[:-len('_cpu_s_per_img')]} {v:.3f}" for k, v in r.items()
                           if k.endswith("_cpu_s_per_img") and k != "cpu_s_per_img")
-        print(f"{row:18s} {r['img_per_s']:8.2f} {r['cpu_s_per_img']:9.3f} {r['s_per_step']:8.2f} "
-              f"{r['first_step_s']:10.1f} {r['maxrss_mib']:12.0f}{extra}" + (f"  [CPU-s/img: {parts}]" if parts else ""),
+        print(f"{row:18s} {r['img_per_s']:8.2f} {r['cpu_s_per_img']:9.4f} {r['s_per_step']:8.2f} "
+              f"{r['first_step_s']:10.1f} {r['maxrss_mib']:12.0f}  load {r['load']:.1f}{extra}" +
+              (f"  [CPU-s/img: {parts}]" if parts else ""),
               flush=True)
     return 0
 
