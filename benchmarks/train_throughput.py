@@ -22,9 +22,9 @@ the wall-time figures are pessimistic; CPU-s/img inflates under load too (2.13 a
     F-32-demo on an idle machine (--steps 30 --warmup 5 --breakdown): batch 16 0.007 CPU-s/img, 263 img/s, 1.0 GiB
     (G fwd+bwd 0.003, D fwd+bwd 0.003, with R1 0.004); batch 32 0.006, 325 img/s; batch 64 0.005, 343 img/s;
     --xla batch 16 0.024, 78 img/s
-On the 2-core AVX2-only AMD EPYC (issue 25; docs/performance.md), F-32-demo --steps 20, load 4-5: before the
-levers of issue 25, 0.017/0.018 CPU-s/img with TF_ENABLE_ONEDNN_OPTS=0 and 0.013 with =1 (0.019 and 0.015 at
-load 0.4-0.8); with them, 0.015/0.015 and 0.012 (=1 is the package's default when the variable is unset)
+On the 2-core AVX2-only AMD EPYC (issue 25; docs/performance.md), F-32-demo --steps 20: before the
+levers of issue 25, 0.0176 CPU-s/img with TF_ENABLE_ONEDNN_OPTS=0 and 0.0130/0.0144 with =1 (0.019 and 0.015 at
+load 0.4-0.8); with them (load 3.5-4.2, interleaved), 0.0129/0.0135 and 0.0095/0.0099 (=1: the package's default)
 
     python benchmarks/train_throughput.py                          # all 8 rows (official rows are slow on CPU)
     python benchmarks/train_throughput.py --only F-32-official --steps 2 --warmup 1 --breakdown
