@@ -208,13 +208,13 @@ def test_generate_model_takes_a_shipped_name_or_still_a_file(G, tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     assert cli.main(["generate", "--model", "F", "--seeds", "3"]) == 0
     shipped = pretrained.load("F")
-    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "generated" / "seed0003.png")),
-                                  to_uint8(F.generate_images(shipped, [3]))[0])
+    written = np.asarray(Image.open(tmp_path / "generated" / "seed0003.png")).astype(int)
+    assert np.abs(written - to_uint8(F.generate_images(shipped, [3]))[0]).max() <= 1  # 1 step: rounding across CPUs
     model = tmp_path / "G.keras"
     G.save(model)
     assert cli.main(["generate", "--model", str(model), "--seeds", "4"]) == 0
-    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "generated" / "seed0004.png")),
-                                  to_uint8(F.generate_images(G, [4]))[0])
+    written = np.asarray(Image.open(tmp_path / "generated" / "seed0004.png")).astype(int)
+    assert np.abs(written - to_uint8(F.generate_images(G, [4]))[0]).max() <= 1
 
 
 def test_cli_option_parsers():
